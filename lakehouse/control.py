@@ -1,0 +1,358 @@
+"""The control plane: small transactional records that do not belong in Iceberg.
+
+Tables (SQLAlchemy Core, by default in the Iceberg SQL catalog's database):
+- `lakehouse_versions`: dataset-level commits; the per-table snapshot ids that belong together.
+- `lakehouse_refs`: ref heads. A ref moves only by compare-and-swap on its version id.
+- `lakehouse_ingests`: ingest runs and their crash-safe checkpoints (resume after `kill -9`).
+- `lakehouse_audit`: every operation, hash-chained to the previous row.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from lakehouse.errors import CommitConflict
+
+metadata = sa.MetaData()
+
+versions = sa.Table(
+    "lakehouse_versions",
+    metadata,
+    sa.Column("version_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(255), nullable=False, index=True),
+    sa.Column("parent_id", sa.Integer, nullable=True),
+    sa.Column("snapshots", sa.Text, nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("properties", sa.Text, nullable=False),
+)
+
+refs = sa.Table(
+    "lakehouse_refs",
+    metadata,
+    sa.Column("dataset", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("version_id", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+ingests = sa.Table(
+    "lakehouse_ingests",
+    metadata,
+    sa.Column("ingest_id", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(255), nullable=False),
+    sa.Column("target_ref", sa.String(255), nullable=False),
+    sa.Column("work_branch", sa.String(255), nullable=False),
+    sa.Column("command_key", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("base_version_id", sa.Integer, nullable=False),
+    sa.Column("checkpoint", sa.Text, nullable=False),
+    sa.Column("batches", sa.Integer, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit = sa.Table(
+    "lakehouse_audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("dataset", sa.String(255), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def current_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Version:
+    version_id: int
+    dataset: str
+    parent_id: int | None
+    snapshots: Mapping[str, int]
+    operation: str
+    actor: str
+    message: str
+    created_at: datetime
+    properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    ingest_id: str
+    dataset: str
+    target_ref: str
+    work_branch: str
+    command_key: str
+    status: str
+    base_version_id: int
+    checkpoint: Mapping[str, int]
+    batches: int
+    parameters: Mapping[str, Any]
+
+
+class ControlPlane:
+    """Thin typed access to the control tables; every write is one short transaction."""
+
+    def __init__(self, uri: str) -> None:
+        connect_args = {"timeout": 60} if uri.startswith("sqlite") else {}
+        self.engine: Engine = sa.create_engine(uri, connect_args=connect_args)
+        if uri.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            # Take the write lock at BEGIN so read-then-write transactions cannot deadlock.
+            sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # versions and refs -------------------------------------------------------------------
+    def version(self, version_id: int) -> Version | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(versions).where(versions.c.version_id == version_id)
+            ).mappings().first()
+        return _version(row) if row else None
+
+    def ref(self, dataset: str, name: str) -> tuple[str, int] | None:
+        """(kind, version_id) of a ref, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(refs.c.kind, refs.c.version_id).where(
+                    refs.c.dataset == dataset, refs.c.name == name
+                )
+            ).first()
+        return (row.kind, row.version_id) if row else None
+
+    def refs(self, dataset: str) -> list[tuple[str, str, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(refs.c.name, refs.c.kind, refs.c.version_id)
+                .where(refs.c.dataset == dataset)
+                .order_by(refs.c.name)
+            ).all()
+        return [(r.name, r.kind, r.version_id) for r in rows]
+
+    def datasets(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(refs.c.dataset).distinct().order_by(refs.c.dataset))
+            return [r.dataset for r in rows]
+
+    def history(self, dataset: str, limit: int | None = None) -> list[Version]:
+        query = (
+            sa.select(versions)
+            .where(versions.c.dataset == dataset)
+            .order_by(versions.c.version_id.desc())
+        )
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_version(row) for row in conn.execute(query).mappings()]
+
+    def create_root(self, dataset: str, snapshots: Mapping[str, int], actor: str) -> Version:
+        """The first version of a dataset (empty tables) and its `main` branch; idempotent."""
+        with self.transaction() as conn:
+            existing = conn.execute(
+                sa.select(refs.c.version_id).where(refs.c.dataset == dataset, refs.c.name == "main")
+            ).first()
+            if existing:
+                version_id = existing.version_id
+            else:
+                version_id = _insert_version(
+                    conn, dataset, None, snapshots, "create", actor, "dataset created", {}
+                )
+                conn.execute(
+                    refs.insert().values(
+                        dataset=dataset, name="main", kind="branch", version_id=version_id,
+                        updated_at=now(),
+                    )
+                )
+        version = self.version(version_id)
+        assert version is not None
+        return version
+
+    def advance_ref(
+        self,
+        dataset: str,
+        ref: str,
+        expected_version_id: int,
+        snapshots: Mapping[str, int],
+        operation: str,
+        actor: str,
+        message: str,
+        properties: Mapping[str, Any],
+    ) -> Version:
+        """Record a version and move `ref` to it, only if `ref` still points at the expected one.
+
+        Raises CommitConflict when the ref moved meanwhile (the caller re-applies and retries).
+        """
+        with self.transaction() as conn:
+            version_id = _insert_version(
+                conn, dataset, expected_version_id, snapshots, operation, actor, message,
+                properties,
+            )
+            moved = conn.execute(
+                refs.update()
+                .where(
+                    refs.c.dataset == dataset,
+                    refs.c.name == ref,
+                    refs.c.version_id == expected_version_id,
+                )
+                .values(version_id=version_id, updated_at=now())
+            ).rowcount
+            if moved != 1:
+                raise CommitConflict(f"{dataset}@{ref} moved while publishing")
+        version = self.version(version_id)
+        assert version is not None
+        return version
+
+    # ingest runs -------------------------------------------------------------------------
+    def start_ingest(self, run: IngestRun) -> None:
+        stamp = now()
+        with self.transaction() as conn:
+            conn.execute(
+                ingests.insert().values(
+                    ingest_id=run.ingest_id, dataset=run.dataset, target_ref=run.target_ref,
+                    work_branch=run.work_branch, command_key=run.command_key, status=run.status,
+                    base_version_id=run.base_version_id, checkpoint=json.dumps(run.checkpoint),
+                    batches=run.batches, parameters=json.dumps(run.parameters),
+                    created_at=stamp, updated_at=stamp,
+                )
+            )
+
+    def unfinished_ingest(self, dataset: str, command_key: str) -> IngestRun | None:
+        """The newest ingest of the same command that never finished (to resume it)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ingests)
+                .where(
+                    ingests.c.dataset == dataset,
+                    ingests.c.command_key == command_key,
+                    ingests.c.status == "running",
+                )
+                .order_by(ingests.c.created_at.desc())
+            ).mappings().first()
+        return _ingest(row) if row else None
+
+    def checkpoint_ingest(self, ingest_id: str, checkpoint: Mapping[str, int], batches: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                ingests.update()
+                .where(ingests.c.ingest_id == ingest_id)
+                .values(checkpoint=json.dumps(dict(checkpoint)), batches=batches, updated_at=now())
+            )
+
+    def finish_ingest(self, ingest_id: str, status: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                ingests.update()
+                .where(ingests.c.ingest_id == ingest_id)
+                .values(status=status, updated_at=now())
+            )
+
+    # audit -------------------------------------------------------------------------------
+    def record(
+        self, action: str, dataset: str, target: str, outcome: str, detail: Mapping[str, Any],
+        actor: str | None = None,
+    ) -> None:
+        """Append one audit row, chained to the previous row by sha256."""
+        row = {
+            "at": now(), "actor": actor or current_actor(), "host": socket.gethostname(),
+            "action": action, "dataset": dataset, "target": target, "outcome": outcome,
+            "detail": json.dumps(dict(detail), sort_keys=True, default=str),
+        }
+        with self.transaction() as conn:
+            last = conn.execute(
+                sa.select(audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
+            ).first()
+            prev_hash = last.hash if last else "0" * 64
+            digest = hashlib.sha256(
+                json.dumps({**row, "at": row["at"].isoformat(), "prev": prev_hash},
+                           sort_keys=True).encode()
+            ).hexdigest()
+            conn.execute(audit.insert().values(**row, prev_hash=prev_hash, hash=digest))
+
+    def audit_log(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(audit).order_by(audit.c.seq)
+        if dataset:
+            query = query.where(audit.c.dataset == dataset)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _insert_version(
+    conn: Connection, dataset: str, parent_id: int | None, snapshots: Mapping[str, int],
+    operation: str, actor: str, message: str, properties: Mapping[str, Any],
+) -> int:
+    result = conn.execute(
+        versions.insert().values(
+            dataset=dataset, parent_id=parent_id, snapshots=json.dumps(dict(snapshots)),
+            operation=operation, actor=actor, message=message, created_at=now(),
+            properties=json.dumps(dict(properties), sort_keys=True, default=str),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _version(row: Mapping[str, Any]) -> Version:
+    created = row["created_at"]
+    if created.tzinfo is None:  # SQLite drops the zone; every stamp we write is UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return Version(
+        version_id=row["version_id"], dataset=row["dataset"], parent_id=row["parent_id"],
+        snapshots={k: int(v) for k, v in json.loads(row["snapshots"]).items()},
+        operation=row["operation"], actor=row["actor"], message=row["message"],
+        created_at=created, properties=json.loads(row["properties"]),
+    )
+
+
+def _ingest(row: Mapping[str, Any]) -> IngestRun:
+    return IngestRun(
+        ingest_id=row["ingest_id"], dataset=row["dataset"], target_ref=row["target_ref"],
+        work_branch=row["work_branch"], command_key=row["command_key"], status=row["status"],
+        base_version_id=row["base_version_id"],
+        checkpoint={k: int(v) for k, v in json.loads(row["checkpoint"]).items()},
+        batches=row["batches"], parameters=json.loads(row["parameters"]),
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level so SQLAlchemy's "begin" event issues BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()

@@ -1,0 +1,68 @@
+"""The error hierarchy: every error lakehouse raises on purpose derives from LakehouseError.
+
+The CLI prints a LakehouseError as one line and exits non-zero; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LakehouseError(Exception):
+    """Root of every error lakehouse raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(LakehouseError, ValueError):
+    """A configuration file, environment variable or policy file is invalid."""
+
+    exit_code = 2
+
+
+class UsageError(LakehouseError, ValueError):
+    """The caller asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class DatasetNotFound(LakehouseError, LookupError):
+    def __init__(self, dataset: str) -> None:
+        super().__init__(f"dataset {dataset!r} does not exist (ingest into it first)")
+        self.dataset = dataset
+
+
+class RefNotFound(LakehouseError, LookupError):
+    def __init__(self, dataset: str, ref: str) -> None:
+        super().__init__(f"dataset {dataset!r} has no branch or tag {ref!r}")
+        self.dataset, self.ref = dataset, ref
+
+
+class SnapshotNotFound(LakehouseError, LookupError):
+    def __init__(self, dataset: str, snapshot_id: int, hint: str = "") -> None:
+        super().__init__(
+            f"snapshot {snapshot_id} of dataset {dataset!r}: "
+            + (hint or "no table of the dataset has it (unknown or expired)")
+        )
+        self.dataset, self.snapshot_id = dataset, snapshot_id
+
+
+class CommitConflict(LakehouseError):
+    """A ref moved under us and the change could not be re-applied."""
+
+
+class IngestRootError(LakehouseError, FileNotFoundError):
+    def __init__(self, root: str, why: str) -> None:
+        super().__init__(f"cannot ingest {root!r}: {why}")
+        self.root = root
+
+
+class QueryError(LakehouseError, ValueError):
+    """A SQL query failed to parse or run."""
+
+
+class CorruptMedia(LakehouseError, ValueError):
+    """Bytes that are not a readable image; `reason` is a stable reason code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason, self.detail = reason, detail

@@ -1,0 +1,356 @@
+"""Run an ingest: walk, plan, inspect on Ray, commit windows to a work branch, publish.
+
+Crash safety: each window's rows are appended to a private work branch (assets, quarantine,
+then sources) and only then checkpointed in the control plane in one SQL transaction. A
+re-run of the same command finds the unfinished run, rewinds the work branch of every table
+to the last checkpoint (discarding a half-written window) and carries on; files already in the
+checkpointed ledger are not looked at again. Nothing is visible on the target ref until the
+final publish, which is atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import EqualTo
+
+import lakehouse
+from lakehouse import tables as iceberg
+from lakehouse.control import ControlPlane, IngestRun, Version, current_actor
+from lakehouse.errors import RefNotFound
+from lakehouse.ingest import rows
+from lakehouse.ingest.inspect_task import Inspected
+from lakehouse.ingest.known import DigestSet
+from lakehouse.ingest.plan import (
+    ADDED,
+    DUPLICATE,
+    OUTCOMES,
+    QUARANTINED,
+    SKIPPED,
+    Action,
+    Decision,
+    RunState,
+    Window,
+    plan_windows,
+    quarantine_id,
+)
+from lakehouse.ingest.walk import resolve_roots, walk
+from lakehouse.policy import Policy
+from lakehouse.publish import publish_work_branch
+from lakehouse.schema import ASSETS, QUARANTINE, SOURCES
+
+ProgressCallback = Callable[[int], None]
+_WINDOWS_IN_FLIGHT = 2
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    dataset: str
+    roots: tuple[str, ...]
+    ref: str = "main"
+    attrs: Mapping[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass
+class IngestReport:
+    ingest_id: str
+    dataset: str
+    ref: str
+    version_id: int
+    resumed: bool
+    files: int
+    counts: dict[str, int]
+    reasons: dict[str, int]
+    bytes_added: int
+    snapshots: dict[str, int]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ingest_id": self.ingest_id, "dataset": self.dataset, "ref": self.ref,
+            "version_id": self.version_id, "resumed": self.resumed, "files": self.files,
+            "counts": self.counts, "quarantine_reasons": self.reasons,
+            "bytes_added": self.bytes_added, "snapshot_id": self.snapshots[ASSETS],
+            "snapshots": self.snapshots, "seconds": round(self.seconds, 3),
+        }
+
+
+def run_ingest(
+    catalog: Catalog,
+    control: ControlPlane,
+    policy: Policy,
+    request: IngestRequest,
+    submit: Callable[[list[tuple[int, str]]], Any],
+    collect: Callable[[list[Any]], list[list[Inspected]]],
+    commit_bytes: int,
+    files_per_task: int,
+    on_progress: ProgressCallback | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest `request.roots` into `request.dataset` at `request.ref`; see module docstring.
+
+    `submit(items)` starts inspecting one task's `(index, path)` items (on Ray, see
+    `lakehouse.raykit.task_submitter`) and returns a handle; `collect(handles)` waits for them
+    and returns their results in order.
+    """
+    started = time.perf_counter()
+    actor = current_actor()
+    roots = resolve_roots(list(request.roots))
+    heads = iceberg.ensure_dataset(catalog, request.dataset)
+    control.create_root(request.dataset, heads, actor)
+    target = control.ref(request.dataset, request.ref)
+    if target is None:
+        raise RefNotFound(request.dataset, request.ref)
+    if target[0] != "branch":
+        raise RefNotFound(request.dataset, f"{request.ref} (a tag; ingest needs a branch)")
+
+    policy_tag = f"{policy.name}@{policy.digest}"
+    command_key = _command_key(request, roots, policy_tag)
+    run = control.unfinished_ingest(request.dataset, command_key)
+    resumed = run is not None
+    if run is None:
+        run = _start_run(control, request, roots, command_key, policy_tag, actor)
+    else:
+        for name, snapshot_id in run.checkpoint.items():
+            _rewind(catalog, f"{request.dataset}.{name}", run.work_branch, snapshot_id,
+                    control.version(run.base_version_id))
+    fork = control.version(run.base_version_id)
+    assert fork is not None
+
+    state, done_uris, counts = _load_state(catalog, request.dataset, run, policy.digest)
+    if on_total is not None:
+        on_total(sum(1 for _ in walk(roots)))
+    if on_progress is not None and done_uris:
+        on_progress(len(done_uris))
+    entries = (e for e in walk(roots) if e.source_uri not in done_uris)
+    committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts)
+    files_seen = len(done_uris)
+
+    in_flight: deque[tuple[Window, list[Any]]] = deque()
+    windows = plan_windows(entries, state, commit_bytes)
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < _WINDOWS_IN_FLIGHT:
+            window = next(windows, None)
+            if window is None:
+                exhausted = True
+                break
+            items = window.to_inspect()
+            handles = [submit(items[i : i + files_per_task])
+                       for i in range(0, len(items), files_per_task)]
+            in_flight.append((window, handles))
+        if not in_flight:
+            break
+        window, handles = in_flight.popleft()
+        results = {r.index: r for batch in collect(handles) for r in batch}
+        committer.commit(window, results)
+        control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
+        files_seen += len(window.decisions)
+        if on_progress is not None:
+            on_progress(len(window.decisions))
+
+    version = publish_work_branch(
+        catalog, control, request.dataset, run.work_branch, fork, request.ref,
+        operation="ingest",
+        message=request.message or f"ingest {files_seen} files from "
+        + ", ".join(str(r) for r in roots),
+        actor=actor,
+        properties={"ingest_id": run.ingest_id, "counts": dict(counts), "policy": policy_tag,
+                    "roots": [str(r) for r in roots]},
+    )
+    control.finish_ingest(run.ingest_id, "published")
+    report = IngestReport(
+        ingest_id=run.ingest_id, dataset=request.dataset, ref=request.ref,
+        version_id=version.version_id, resumed=resumed, files=files_seen,
+        counts={o: counts.get(o, 0) for o in OUTCOMES}, reasons=dict(committer.reasons),
+        bytes_added=committer.bytes_added, snapshots=dict(version.snapshots),
+        seconds=time.perf_counter() - started,
+    )
+    control.record("ingest", request.dataset, request.ref, "ok", report.to_dict(), actor)
+    return report
+
+
+def _command_key(request: IngestRequest, roots: list[Path], policy_tag: str) -> str:
+    key = json.dumps(
+        [request.dataset, request.ref, [str(r) for r in roots], sorted(request.attrs.items()),
+         policy_tag]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _start_run(
+    control: ControlPlane, request: IngestRequest, roots: list[Path], command_key: str,
+    policy_tag: str, actor: str,
+) -> IngestRun:
+    found = control.ref(request.dataset, request.ref)
+    assert found is not None
+    base = control.version(found[1])
+    assert base is not None
+    ingest_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    run = IngestRun(
+        ingest_id=ingest_id, dataset=request.dataset, target_ref=request.ref,
+        work_branch=f"lakehouse-ingest-{ingest_id}", command_key=command_key, status="running",
+        base_version_id=base.version_id, checkpoint=dict(base.snapshots), batches=0,
+        parameters={"roots": [str(r) for r in roots], "attrs": dict(request.attrs),
+                    "policy": policy_tag, "actor": actor, "tool_version": lakehouse.__version__},
+    )
+    control.start_ingest(run)
+    return run
+
+
+def _rewind(
+    catalog: Catalog, identifier: str, work_branch: str, snapshot_id: int, fork: Version | None
+) -> None:
+    """Drop whatever an interrupted run appended after its last checkpoint."""
+    table = catalog.load_table(identifier)
+    if work_branch not in table.metadata.refs:
+        return
+    name = identifier.rsplit(".", 1)[1]
+    if fork is not None and fork.snapshots.get(name) == snapshot_id:
+        iceberg.remove_branch(catalog, identifier, work_branch)
+    else:
+        iceberg.set_branch(catalog, identifier, work_branch, snapshot_id)
+
+
+def _load_state(
+    catalog: Catalog, dataset: str, run: IngestRun, policy_digest: str
+) -> tuple[RunState, set[str], Counter[str]]:
+    """Ids stored at the checkpoint, and what this run already recorded (when resuming)."""
+    tables = iceberg.load_tables(catalog, dataset)
+    checkpoint = run.checkpoint
+    stored = DigestSet(
+        batch.column(0)
+        for batch in tables[ASSETS]
+        .scan(snapshot_id=checkpoint[ASSETS], selected_fields=("asset_id",))
+        .to_arrow_batch_reader()
+    )
+    open_quarantine: set[str] = set()
+    run_quarantined: set[str] = set()
+    quarantine = (
+        tables[QUARANTINE]
+        .scan(snapshot_id=checkpoint[QUARANTINE],
+              selected_fields=("sha256", "status", "policy", "ingest_id"))
+        .to_arrow()
+    )
+    for row in quarantine.to_pylist():
+        if row["ingest_id"] == run.ingest_id:
+            run_quarantined.add(row["sha256"])
+        elif row["status"] == "open" and row["policy"].endswith("@" + policy_digest):
+            open_quarantine.add(row["sha256"])
+    done_uris: set[str] = set()
+    run_added: set[str] = set()
+    counts: Counter[str] = Counter()
+    if run.batches:
+        ledger = (
+            tables[SOURCES]
+            .scan(snapshot_id=checkpoint[SOURCES], row_filter=EqualTo("ingest_id", run.ingest_id),
+                  selected_fields=("source_uri", "outcome", "asset_id"))
+            .to_arrow()
+        )
+        for row in ledger.to_pylist():
+            done_uris.add(row["source_uri"])
+            counts[row["outcome"]] += 1
+            if row["outcome"] == ADDED:
+                run_added.add(row["asset_id"])
+    state = RunState(policy_digest, stored, open_quarantine, run_added, run_quarantined)
+    return state, done_uris, counts
+
+
+class _WindowCommitter:
+    """Turns a window's decisions and worker results into rows and commits them."""
+
+    def __init__(
+        self, catalog: Catalog, request: IngestRequest, run: IngestRun, fork: Version,
+        policy_tag: str, state: RunState, counts: Counter[str],
+    ) -> None:
+        self.catalog, self.request, self.run, self.fork = catalog, request, run, fork
+        self.policy_tag, self.state, self.counts = policy_tag, state, counts
+        self.checkpoint = dict(run.checkpoint)
+        self.batches = run.batches
+        self.reasons: Counter[str] = Counter()
+        self.bytes_added = 0
+        self.resolved: dict[str, Decision] = {}
+
+    def commit(self, window: Window, results: Mapping[int, Inspected]) -> None:
+        at = datetime.now(timezone.utc)
+        ingest_id = self.run.ingest_id
+        assets, quarantined, sources = [], [], []
+        for index, decision in enumerate(window.decisions):
+            if decision.action is Action.INSPECT:
+                row = self._inspected(decision, results[index], at)
+                if row is not None:
+                    (assets if decision.outcome == ADDED else quarantined).append(row)
+            elif decision.action is Action.FOLLOW:
+                self._follow(decision)
+            sources.append(rows.source_row(decision, ingest_id, at))
+            self.counts[decision.outcome or SKIPPED] += 1
+        self.batches += 1
+        properties = {
+            "lakehouse.operation": "ingest", "lakehouse.ingest_id": ingest_id,
+            "lakehouse.batch": str(self.batches), "lakehouse.policy": self.policy_tag,
+            "lakehouse.roots": json.dumps(self.run.parameters["roots"]),
+            "lakehouse.tool_version": lakehouse.__version__,
+        }
+        for name, table_rows, schema in (
+            (ASSETS, assets, rows.ASSETS_ARROW),
+            (QUARANTINE, quarantined, rows.QUARANTINE_ARROW),
+            (SOURCES, sources, rows.SOURCES_ARROW),
+        ):
+            if table_rows:
+                self._append(name, rows.to_table(table_rows, schema), properties)
+
+    def _inspected(self, decision: Decision, result: Inspected, at: datetime) -> dict | None:
+        sha = decision.sha256
+        assert sha is not None
+        self.state.in_flight.discard(sha)
+        self.resolved[sha] = decision
+        inspection = result.inspection
+        if result.error or inspection is None:
+            decision.outcome, decision.detail = SKIPPED, result.error or "unreadable"
+            return None
+        if result.sha256 != sha:
+            category, reasons = "corrupt", ("changed_during_ingest",)
+            detail = "file content changed between hashing and decoding"
+        elif inspection.category is None:
+            decision.outcome, decision.asset_id = ADDED, sha
+            self.state.run_added.add(sha)
+            self.bytes_added += len(result.content or b"")
+            return rows.asset_row(decision, result, self.run.ingest_id, at, self.request.attrs)
+        else:
+            category, reasons, detail = inspection.category, inspection.reasons, inspection.detail
+        qid = quarantine_id(result.sha256 or sha, self.state.policy_digest)
+        decision.outcome, decision.quarantine_id = QUARANTINED, qid
+        decision.detail = ",".join(reasons)
+        self.state.run_quarantined.add(sha)
+        self.reasons.update(reasons)
+        return rows.quarantine_row(decision, result, qid, category, reasons, detail,
+                                   self.run.ingest_id, self.policy_tag, at)
+
+    def _follow(self, decision: Decision) -> None:
+        first = self.resolved[decision.sha256 or ""]
+        if first.outcome == ADDED:
+            decision.outcome, decision.asset_id = DUPLICATE, first.asset_id
+        elif first.outcome == QUARANTINED:
+            decision.outcome, decision.quarantine_id = QUARANTINED, first.quarantine_id
+            decision.detail = "same bytes as " + first.entry.source_uri
+        else:
+            decision.outcome = SKIPPED
+            decision.detail = f"identical to unreadable {first.entry.source_uri}; ingest again"
+
+    def _append(self, name: str, data: pa.Table, properties: Mapping[str, str]) -> None:
+        self.checkpoint[name] = iceberg.append(
+            self.catalog, f"{self.request.dataset}.{name}", data, self.run.work_branch,
+            properties, fork_from=self.fork.snapshots[name],
+        )

@@ -1,0 +1,94 @@
+"""Walk ingest roots safely and in a stable order.
+
+Never follows a symlink (a link is recorded, not read), never leaves a root, never opens
+anything but a regular file. Order is sorted by relative path so "which copy of identical
+bytes came first" is the same on every run, whatever the parallelism.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.errors import IngestRootError
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One thing found under a root. `problem` is set when it cannot be read as a file."""
+
+    root: str  # absolute, resolved root directory (or the file itself for a file root)
+    rel_path: str  # posix path relative to root ('' parts never contain '..')
+    size: int | None
+    problem: str | None = None
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.root, self.rel_path) if self.rel_path else self.root
+
+    @property
+    def source_uri(self) -> str:
+        return Path(self.path).as_uri()
+
+
+def resolve_roots(roots: list[str | Path]) -> list[Path]:
+    """Absolute, existing roots; the user named them, so a root itself may be a symlink."""
+    resolved = []
+    for root in roots:
+        path = Path(root).expanduser()
+        if not path.exists():
+            raise IngestRootError(str(root), "no such file or directory")
+        path = path.resolve()
+        if not (path.is_dir() or path.is_file()):
+            raise IngestRootError(str(root), "not a directory or regular file")
+        resolved.append(path)
+    return resolved
+
+
+def walk(roots: list[Path]) -> Iterator[FileEntry]:
+    """Every file-like entry below the roots, sorted by (root, relative path)."""
+    for root in roots:
+        if root.is_file():
+            yield FileEntry(str(root.parent), root.name, root.stat().st_size)
+            continue
+        yield from _walk_dir(str(root), "")
+
+
+def _walk_dir(root: str, rel_dir: str) -> Iterator[FileEntry]:
+    directory = os.path.join(root, rel_dir) if rel_dir else root
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield FileEntry(root, rel_dir, None, f"unreadable_directory: {exc.strerror}")
+        return
+    for entry in entries:
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError as exc:  # vanished between listing and stat
+            yield FileEntry(root, rel, None, f"unreadable: {exc.strerror}")
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            yield FileEntry(root, rel, None, "symlink_not_followed")
+        elif stat.S_ISDIR(info.st_mode):
+            yield from _walk_dir(root, rel)
+        elif stat.S_ISREG(info.st_mode):
+            yield FileEntry(root, rel, info.st_size)
+        else:
+            yield FileEntry(root, rel, None, "not_a_regular_file")
+
+
+def read_file(path: str) -> bytes:
+    """Read a regular file without following a symlink swapped in after the walk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)

@@ -1,0 +1,170 @@
+"""Publish a work branch onto a dataset ref: one atomic dataset version, or a clear refusal.
+
+The control plane's ref is the truth: it moves by compare-and-swap, so a lakehouse reader sees
+all tables of a publish or none. When the ref moved since the branch forked, the branch's
+appended files are re-applied on top of the new head (append-only history makes that safe);
+rows that the other publish already added (same asset or quarantine id) are dropped and
+their ledger rows say `already_present`, as if the runs had been sequential. The Iceberg refs
+follow the control plane afterwards, monotonically, for other engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table
+
+from lakehouse import tables as iceberg
+from lakehouse.control import ControlPlane, Version
+from lakehouse.errors import CommitConflict, RefNotFound
+from lakehouse.history import added_files, key_set, read_columns
+from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
+
+_MAX_ATTEMPTS = 50
+
+
+def publish_work_branch(
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    work_branch: str,
+    fork: Version,
+    target_ref: str,
+    operation: str,
+    message: str,
+    actor: str,
+    properties: Mapping[str, Any],
+) -> Version:
+    """Move `target_ref` to the work branch's content and drop the work branch.
+
+    A table the work never wrote to has no work branch: it keeps the target's snapshot.
+    """
+    for _ in range(_MAX_ATTEMPTS):
+        current = _ref_version(control, dataset, target_ref)
+        if current.version_id != fork.version_id:
+            _rebase(catalog, dataset, work_branch, fork, current)
+            fork = current
+        heads = work_heads(catalog, dataset, work_branch, fork)
+        try:
+            version = control.advance_ref(
+                dataset, target_ref, current.version_id, heads, operation, actor, message,
+                properties,
+            )
+        except CommitConflict:
+            continue
+        sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,))
+        return version
+    raise CommitConflict(
+        f"{dataset}@{target_ref} kept moving; gave up after {_MAX_ATTEMPTS} attempts"
+    )
+
+
+def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version) -> dict[str, int]:
+    tables = iceberg.load_tables(catalog, dataset)
+    heads = {}
+    for name in TABLES:
+        ref = tables[name].metadata.refs.get(work_branch)
+        heads[name] = ref.snapshot_id if ref is not None else fork.snapshots[name]
+    return heads
+
+
+def sync_iceberg_ref(
+    catalog: Catalog, control: ControlPlane, dataset: str, ref: str, drop: tuple[str, ...] = ()
+) -> None:
+    """Point the Iceberg branch `ref` of every table at the control plane's current version."""
+
+    def truth(table_name: str) -> Callable[[], int]:
+        def read() -> int:
+            return _ref_version(control, dataset, ref).snapshots[table_name]
+
+        return read
+
+    for name in TABLES:
+        iceberg.set_branch(catalog, f"{dataset}.{name}", ref, truth(name), remove=drop)
+
+
+def _ref_version(control: ControlPlane, dataset: str, ref: str) -> Version:
+    found = control.ref(dataset, ref)
+    if found is None:
+        raise RefNotFound(dataset, ref)
+    version = control.version(found[1])
+    assert version is not None, f"ref {ref} points at missing version {found[1]}"
+    return version
+
+
+def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, onto: Version) -> None:
+    """Re-apply what the work branch appended since `fork` on top of `onto`, per table."""
+    tables = iceberg.load_tables(catalog, dataset)
+    branch_files = {}
+    for name in TABLES:
+        ref = tables[name].metadata.refs.get(work_branch)
+        branch_files[name] = (
+            added_files(tables[name], ref.snapshot_id, fork.snapshots[name]) if ref else None
+        )
+    clash: dict[str, set[str]] = {}
+    for name, key in ((ASSETS, "asset_id"), (QUARANTINE, "quarantine_id")):
+        ours = key_set(tables[name], branch_files[name] or [], key)
+        landed = added_files(tables[name], onto.snapshots[name], fork.snapshots[name])
+        clash[name] = ours & key_set(tables[name], landed, key) if ours else set()
+    rewrites = {
+        ASSETS: _drop_keys("asset_id", clash[ASSETS]) if clash[ASSETS] else None,
+        QUARANTINE: _drop_keys("quarantine_id", clash[QUARANTINE]) if clash[QUARANTINE] else None,
+        SOURCES: _already_present(clash[ASSETS]) if clash[ASSETS] else None,
+    }
+    for name in TABLES:
+        files = branch_files[name]
+        if files is not None:
+            _reapply(catalog, tables[name], work_branch, onto.snapshots[name], files,
+                     rewrites[name])
+
+
+def _reapply(
+    catalog: Catalog,
+    table: Table,
+    work_branch: str,
+    onto_snapshot: int,
+    files: list[DataFile],
+    rewrite: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
+) -> None:
+    identifier = ".".join(table.name())
+    iceberg.set_branch(catalog, identifier, work_branch, onto_snapshot)
+    if not files:
+        return
+    properties = {"lakehouse.operation": "rebase"}
+    if rewrite is None:
+        iceberg.append_files(catalog, identifier, files, work_branch, properties)
+        return
+    columns = table.schema().as_arrow().names
+    kept = [b for b in (rewrite(batch) for batch in read_columns(table, files, columns)) if b.num_rows]
+    if kept:
+        iceberg.append(catalog, identifier, pa.Table.from_batches(kept), work_branch, properties)
+
+
+def _drop_keys(column: str, keys: set[str]) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    values = pa.array(sorted(keys), pa.large_string())
+
+    def rewrite(batch: pa.RecordBatch) -> pa.RecordBatch:
+        hit = pc.is_in(batch.column(column).cast(pa.large_string()), value_set=values)
+        return batch.filter(pc.invert(hit))
+
+    return rewrite
+
+
+def _already_present(asset_ids: set[str]) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """Ledger rows of assets that another publish added first become `already_present`."""
+    values = pa.array(sorted(asset_ids), pa.large_string())
+
+    def rewrite(batch: pa.RecordBatch) -> pa.RecordBatch:
+        ids = batch.column("asset_id").cast(pa.large_string())
+        hit = pc.fill_null(pc.is_in(ids, value_set=values), False)
+        outcome = batch.column("outcome")
+        flipped = pc.if_else(hit, pa.scalar("already_present", outcome.type), outcome)
+        index = batch.schema.get_field_index("outcome")
+        return batch.set_column(index, batch.schema.field(index), flipped)
+
+    return rewrite
