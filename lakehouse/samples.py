@@ -74,7 +74,7 @@ def _pil(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     return Image.fromarray(make_rgb(seed, size))
 
 
-def _scan_start(jpeg: bytes) -> int:
+def scan_start(jpeg: bytes) -> int:
     """Offset of the first byte of entropy-coded data (after the SOS header)."""
     sos = jpeg.index(b"\xff\xda")
     return sos + 2 + int.from_bytes(jpeg[sos + 2 : sos + 4], "big")
@@ -125,14 +125,15 @@ def oriented_jpeg(orientation: int = 6, seed: int = 106) -> bytes:
 def truncated_jpeg(seed: int = 201) -> bytes:
     """JPEG cut in the middle of its scan: 'truncated'."""
     data = make_jpeg(seed)
-    return data[: (_scan_start(data) + len(data)) // 2]
+    return data[: (scan_start(data) + len(data)) // 2]
 
 
-def damaged_jpeg(seed: int = 202) -> bytes:
+def damaged_jpeg(seed: int = 200) -> bytes:
     """JPEG with 64 random bytes (no 0xFF, so no fake markers) written over the middle of its
-    scan, same length: 'corrupt_data' (the Huffman decoder loses sync)."""
+    scan, same length: 'corrupt_data'. Huffman codes resynchronise, so only about two thirds
+    of such damage is detectable by any decoder; the default seed is one that is."""
     data = bytearray(make_jpeg(seed))
-    middle = (_scan_start(bytes(data)) + len(data)) // 2
+    middle = (scan_start(bytes(data)) + len(data)) // 2
     noise = np.random.default_rng(seed).integers(0, 0xFF, 64, dtype=np.uint8)  # 0..0xFE
     data[middle : middle + 64] = noise.tobytes()
     return bytes(data)

@@ -74,6 +74,7 @@ class IngestReport:
     counts: dict[str, int]
     reasons: dict[str, int]
     bytes_added: int
+    decoded: int
     snapshots: dict[str, int]
     seconds: float
 
@@ -82,7 +83,7 @@ class IngestReport:
             "ingest_id": self.ingest_id, "dataset": self.dataset, "ref": self.ref,
             "version_id": self.version_id, "resumed": self.resumed, "files": self.files,
             "counts": self.counts, "quarantine_reasons": self.reasons,
-            "bytes_added": self.bytes_added, "snapshot_id": self.snapshots[ASSETS],
+            "bytes_added": self.bytes_added, "decoded": self.decoded, "snapshot_id": self.snapshots[ASSETS],
             "snapshots": self.snapshots, "seconds": round(self.seconds, 3),
         }
 
@@ -175,7 +176,7 @@ def run_ingest(
         ingest_id=run.ingest_id, dataset=request.dataset, ref=request.ref,
         version_id=version.version_id, resumed=resumed, files=files_seen,
         counts={o: counts.get(o, 0) for o in OUTCOMES}, reasons=dict(committer.reasons),
-        bytes_added=committer.bytes_added, snapshots=dict(version.snapshots),
+        bytes_added=committer.bytes_added, decoded=committer.decoded, snapshots=dict(version.snapshots),
         seconds=time.perf_counter() - started,
     )
     control.record("ingest", request.dataset, request.ref, "ok", report.to_dict(), actor)
@@ -281,6 +282,7 @@ class _WindowCommitter:
         self.batches = run.batches
         self.reasons: Counter[str] = Counter()
         self.bytes_added = 0
+        self.decoded = 0
         self.resolved: dict[str, Decision] = {}
 
     def commit(self, window: Window, results: Mapping[int, Inspected]) -> None:
@@ -314,6 +316,7 @@ class _WindowCommitter:
     def _inspected(self, decision: Decision, result: Inspected, at: datetime) -> dict | None:
         sha = decision.sha256
         assert sha is not None
+        self.decoded += 1
         self.state.in_flight.discard(sha)
         self.resolved[sha] = decision
         inspection = result.inspection

@@ -49,7 +49,7 @@ def resolve_roots(roots: list[str | Path]) -> list[Path]:
 
 
 def walk(roots: list[Path]) -> Iterator[FileEntry]:
-    """Every file-like entry below the roots, sorted by (root, relative path)."""
+    """Every file-like entry below the roots, in root order, then by relative posix path."""
     for root in roots:
         if root.is_file():
             yield FileEntry(str(root.parent), root.name, root.stat().st_size)
@@ -61,7 +61,7 @@ def _walk_dir(root: str, rel_dir: str) -> Iterator[FileEntry]:
     directory = os.path.join(root, rel_dir) if rel_dir else root
     try:
         with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_path_order)
     except OSError as exc:
         yield FileEntry(root, rel_dir, None, f"unreadable_directory: {exc.strerror}")
         return
@@ -80,6 +80,14 @@ def _walk_dir(root: str, rel_dir: str) -> Iterator[FileEntry]:
             yield FileEntry(root, rel, info.st_size)
         else:
             yield FileEntry(root, rel, None, "not_a_regular_file")
+
+
+def _path_order(entry: os.DirEntry[str]) -> str:
+    # A directory sorts as "name/", so depth-first order equals sorting full relative paths.
+    try:
+        return entry.name + "/" if entry.is_dir(follow_symlinks=False) else entry.name
+    except OSError:
+        return entry.name
 
 
 def read_file(path: str) -> bytes:
