@@ -239,6 +239,17 @@ class ControlPlane:
         assert version is not None
         return version
 
+    def version_of_ingest(self, dataset: str, ingest_id: str) -> Version | None:
+        """The version an ingest published, if it got that far."""
+        marker = json.dumps({"ingest_id": ingest_id})[1:-1]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(versions).where(
+                    versions.c.dataset == dataset, versions.c.properties.contains(marker)
+                )
+            ).mappings().first()
+        return _version(row) if row else None
+
     # ingest runs -------------------------------------------------------------------------
     def start_ingest(self, run: IngestRun) -> None:
         stamp = now()

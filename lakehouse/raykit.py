@@ -14,6 +14,10 @@ from lakehouse.config import RaySettings
 
 
 def ensure_ray(settings: RaySettings) -> None:
+    # Ray warns on every start that token auth is on; that is the secure default we want.
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(
+        logging.ERROR
+    )
     import ray
 
     if ray.is_initialized():

@@ -40,22 +40,34 @@ def photos() -> list[tuple[str, np.ndarray]]:
 
 
 def make_rgb(seed: int, size: tuple[int, int] = (640, 480)) -> np.ndarray:
-    """A distinct RGB image per seed: random crop, scale, flip, colour jitter and sensor noise
-    of one bundled photo, resized to `size` (width, height); deterministic in `seed`."""
+    """A distinct RGB image per seed, deterministic in `seed`, of `size` (width, height).
+
+    One bundled photo (seed modulo their number) in one of its 8 flips/transpositions, a
+    random crop of 30-100% of the largest crop of the target's aspect, resized, with colour
+    gain, brightness and sensor-noise jitter. Among 1,000 seeds about 1 pair in 7,000 lands
+    within 10 bits of phash: near-duplicates exist, rarely, as in real collections.
+    """
     rng = np.random.default_rng(seed)
     all_photos = photos()
     photo = all_photos[seed % len(all_photos)][1]
+    flips = int(rng.integers(0, 8))
+    if flips & 4:
+        photo = photo.transpose(1, 0, 2)
+    if flips & 2:
+        photo = photo[::-1]
+    if flips & 1:
+        photo = photo[:, ::-1]
     width, height = size
     ph, pw = photo.shape[:2]
-    crop_w = min(pw, ph * width / height) * rng.uniform(0.55, 1.0)
+    crop_w = min(pw, ph * width / height) * rng.uniform(0.3, 1.0)
     crop_h = crop_w * height / width
     x, y = int(rng.uniform(0, pw - crop_w)), int(rng.uniform(0, ph - crop_h))
     crop = photo[y : y + max(1, int(crop_h)), x : x + max(1, int(crop_w))]
-    if rng.random() < 0.5:
-        crop = crop[:, ::-1]
     shrink = crop.shape[1] > width
     out = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    jitter = out * rng.uniform(0.9, 1.1, 3) + rng.uniform(-12, 12) + rng.normal(0, 3, out.shape)
+    gain = rng.uniform(0.9, 1.1, 3).astype(np.float32)
+    noise = rng.standard_normal(out.shape, dtype=np.float32) * 3
+    jitter = out * gain + (noise + np.float32(rng.uniform(-12, 12)))
     return np.clip(jitter, 0, 255).astype(np.uint8)
 
 

@@ -8,6 +8,8 @@ are sized in rows from the mean asset size because pyiceberg ignores byte-based 
 
 from __future__ import annotations
 
+import math
+
 from pyiceberg.schema import Schema
 from pyiceberg.types import (
     BinaryType,
@@ -107,7 +109,7 @@ _BYTES_TABLE_PROPERTIES = {
     # Encoded images do not compress: zstd costs ~3x write time and saves <1% (bench).
     "write.parquet.compression-codec": "uncompressed",
     "write.metadata.metrics.column.content": "none",
-    "write.parquet.row-group-limit": str(ROW_GROUP_TARGET_BYTES // ASSUMED_MEAN_ASSET_BYTES),
+    "write.parquet.row-group-limit": "256",  # row_group_rows(ASSUMED_MEAN_ASSET_BYTES)
 }
 
 PROPERTIES = {
@@ -118,5 +120,10 @@ PROPERTIES = {
 
 
 def row_group_rows(mean_asset_bytes: float) -> int:
-    """Rows per Parquet row group so a row group holds about ROW_GROUP_TARGET_BYTES."""
-    return max(16, min(100_000, int(ROW_GROUP_TARGET_BYTES // max(mean_asset_bytes, 1.0))))
+    """Rows per Parquet row group so a row group holds about ROW_GROUP_TARGET_BYTES.
+
+    Rounded to a power of two so the table property changes only when the mean image size
+    really moves, not with every batch.
+    """
+    rows = ROW_GROUP_TARGET_BYTES / max(mean_asset_bytes, 1.0)
+    return max(16, min(65_536, 1 << round(math.log2(max(rows, 1.0)))))

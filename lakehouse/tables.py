@@ -93,16 +93,22 @@ def append(
     branch: str,
     properties: Mapping[str, str],
     fork_from: int | None = None,
+    table_properties: Mapping[str, str] | None = None,
 ) -> int:
     """Append `data` to `branch` as one snapshot; return the branch's new head.
 
     When the branch does not exist yet it is created at `fork_from` in the same commit
-    (pyiceberg would otherwise create an orphan branch with no parent).
+    (pyiceberg would otherwise create an orphan branch with no parent). `table_properties`
+    that differ from the table's are set in the same commit too.
     """
 
     def attempt() -> int:
         table = catalog.load_table(identifier)
         with table.transaction() as tx:
+            changed = {k: v for k, v in (table_properties or {}).items()
+                       if table.properties.get(k) != v}
+            if changed:
+                tx.set_properties(changed)
             _fork_if_missing(tx, branch, fork_from)
             tx.append(data.cast(table.schema().as_arrow()), snapshot_properties=dict(properties),
                       branch=branch)

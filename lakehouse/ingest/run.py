@@ -15,20 +15,21 @@ import json
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import EqualTo
 
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, IngestRun, Version, current_actor
-from lakehouse.errors import RefNotFound
+from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.ingest import rows
 from lakehouse.ingest.inspect_task import Inspected
 from lakehouse.ingest.known import DigestSet
@@ -47,8 +48,8 @@ from lakehouse.ingest.plan import (
 )
 from lakehouse.ingest.walk import resolve_roots, walk
 from lakehouse.policy import Policy
-from lakehouse.publish import publish_work_branch
-from lakehouse.schema import ASSETS, QUARANTINE, SOURCES
+from lakehouse.publish import publish_work_branch, sync_iceberg_ref
+from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, row_group_rows
 
 ProgressCallback = Callable[[int], None]
 _WINDOWS_IN_FLIGHT = 2
@@ -109,38 +110,75 @@ def run_ingest(
     started = time.perf_counter()
     actor = current_actor()
     roots = resolve_roots(list(request.roots))
-    heads = iceberg.ensure_dataset(catalog, request.dataset)
-    control.create_root(request.dataset, heads, actor)
-    target = control.ref(request.dataset, request.ref)
-    if target is None:
-        raise RefNotFound(request.dataset, request.ref)
-    if target[0] != "branch":
-        raise RefNotFound(request.dataset, f"{request.ref} (a tag; ingest needs a branch)")
-
+    _ensure_target_branch(catalog, control, request, actor)
     policy_tag = f"{policy.name}@{policy.digest}"
     command_key = _command_key(request, roots, policy_tag)
     run = control.unfinished_ingest(request.dataset, command_key)
     resumed = run is not None
     if run is None:
         run = _start_run(control, request, roots, command_key, policy_tag, actor)
-    else:
-        for name, snapshot_id in run.checkpoint.items():
-            _rewind(catalog, f"{request.dataset}.{name}", run.work_branch, snapshot_id,
-                    control.version(run.base_version_id))
     fork = control.version(run.base_version_id)
     assert fork is not None
+    published = control.version_of_ingest(request.dataset, run.ingest_id) if resumed else None
+    if published is not None:  # killed after its publish: only the bookkeeping is left
+        sync_iceberg_ref(catalog, control, request.dataset, request.ref, drop=(run.work_branch,))
+        control.finish_ingest(run.ingest_id, "published")
+        props = published.properties
+        return IngestReport(
+            run.ingest_id, request.dataset, request.ref, published.version_id, True,
+            sum(props["counts"].values()), props["counts"], props.get("reasons", {}), 0, 0,
+            dict(published.snapshots), time.perf_counter() - started,
+        )
+    if resumed:
+        for name, snapshot_id in run.checkpoint.items():
+            _rewind(catalog, f"{request.dataset}.{name}", run.work_branch, snapshot_id, fork)
 
-    state, done_uris, counts = _load_state(catalog, request.dataset, run, policy.digest)
+    state, done_uris, counts, reasons = _load_state(catalog, request.dataset, run, policy.digest)
     if on_total is not None:
         on_total(sum(1 for _ in walk(roots)))
     if on_progress is not None and done_uris:
         on_progress(len(done_uris))
-    entries = (e for e in walk(roots) if e.source_uri not in done_uris)
-    committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts)
-    files_seen = len(done_uris)
+    committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts, reasons)
+    windows = plan_windows(
+        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes
+    )
+    for window in _inspected_windows(windows, submit, collect, files_per_task, committer):
+        control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
+        if on_progress is not None:
+            on_progress(len(window.decisions))
 
+    files = sum(counts.values())
+    version = publish_work_branch(
+        catalog, control, request.dataset, run.work_branch, fork, request.ref,
+        operation="ingest",
+        message=request.message
+        or f"ingest {files} files from " + ", ".join(str(r) for r in roots),
+        actor=actor,
+        properties={"ingest_id": run.ingest_id, "counts": _all_outcomes(counts),
+                    "reasons": dict(reasons), "policy": policy_tag,
+                    "roots": [str(r) for r in roots]},
+    )
+    control.finish_ingest(run.ingest_id, "published")
+    report = IngestReport(
+        ingest_id=run.ingest_id, dataset=request.dataset, ref=request.ref,
+        version_id=version.version_id, resumed=resumed, files=files,
+        counts=_all_outcomes(counts), reasons=dict(reasons),
+        bytes_added=committer.bytes_added, decoded=committer.decoded,
+        snapshots=dict(version.snapshots), seconds=time.perf_counter() - started,
+    )
+    control.record("ingest", request.dataset, request.ref, "ok", report.to_dict(), actor)
+    return report
+
+
+def _inspected_windows(
+    windows: Iterator[Window],
+    submit: Callable[[list[tuple[int, str]]], Any],
+    collect: Callable[[list[Any]], list[list[Inspected]]],
+    files_per_task: int,
+    committer: _WindowCommitter,
+) -> Iterator[Window]:
+    """Commit windows in order while the next ones are already being inspected."""
     in_flight: deque[tuple[Window, list[Any]]] = deque()
-    windows = plan_windows(entries, state, commit_bytes)
     exhausted = False
     while True:
         while not exhausted and len(in_flight) < _WINDOWS_IN_FLIGHT:
@@ -153,34 +191,26 @@ def run_ingest(
                        for i in range(0, len(items), files_per_task)]
             in_flight.append((window, handles))
         if not in_flight:
-            break
+            return
         window, handles = in_flight.popleft()
-        results = {r.index: r for batch in collect(handles) for r in batch}
-        committer.commit(window, results)
-        control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
-        files_seen += len(window.decisions)
-        if on_progress is not None:
-            on_progress(len(window.decisions))
+        committer.commit(window, {r.index: r for batch in collect(handles) for r in batch})
+        yield window
 
-    version = publish_work_branch(
-        catalog, control, request.dataset, run.work_branch, fork, request.ref,
-        operation="ingest",
-        message=request.message or f"ingest {files_seen} files from "
-        + ", ".join(str(r) for r in roots),
-        actor=actor,
-        properties={"ingest_id": run.ingest_id, "counts": dict(counts), "policy": policy_tag,
-                    "roots": [str(r) for r in roots]},
-    )
-    control.finish_ingest(run.ingest_id, "published")
-    report = IngestReport(
-        ingest_id=run.ingest_id, dataset=request.dataset, ref=request.ref,
-        version_id=version.version_id, resumed=resumed, files=files_seen,
-        counts={o: counts.get(o, 0) for o in OUTCOMES}, reasons=dict(committer.reasons),
-        bytes_added=committer.bytes_added, decoded=committer.decoded, snapshots=dict(version.snapshots),
-        seconds=time.perf_counter() - started,
-    )
-    control.record("ingest", request.dataset, request.ref, "ok", report.to_dict(), actor)
-    return report
+
+def _all_outcomes(counts: Mapping[str, int]) -> dict[str, int]:
+    return {outcome: counts.get(outcome, 0) for outcome in OUTCOMES}
+
+
+def _ensure_target_branch(
+    catalog: Catalog, control: ControlPlane, request: IngestRequest, actor: str
+) -> None:
+    heads = iceberg.ensure_dataset(catalog, request.dataset)
+    control.create_root(request.dataset, heads, actor)
+    target = control.ref(request.dataset, request.ref)
+    if target is None:
+        raise RefNotFound(request.dataset, request.ref)
+    if target[0] != "branch":
+        raise UsageError(f"{request.dataset}@{request.ref} is a tag; ingest into a branch")
 
 
 def _command_key(request: IngestRequest, roots: list[Path], policy_tag: str) -> str:
@@ -227,7 +257,7 @@ def _rewind(
 
 def _load_state(
     catalog: Catalog, dataset: str, run: IngestRun, policy_digest: str
-) -> tuple[RunState, set[str], Counter[str]]:
+) -> tuple[RunState, set[str], Counter[str], Counter[str]]:
     """Ids stored at the checkpoint, and what this run already recorded (when resuming)."""
     tables = iceberg.load_tables(catalog, dataset)
     checkpoint = run.checkpoint
@@ -242,12 +272,14 @@ def _load_state(
     quarantine = (
         tables[QUARANTINE]
         .scan(snapshot_id=checkpoint[QUARANTINE],
-              selected_fields=("sha256", "status", "policy", "ingest_id"))
+              selected_fields=("sha256", "status", "policy", "ingest_id", "reasons"))
         .to_arrow()
     )
+    reasons: Counter[str] = Counter()
     for row in quarantine.to_pylist():
         if row["ingest_id"] == run.ingest_id:
             run_quarantined.add(row["sha256"])
+            reasons.update(row["reasons"])
         elif row["status"] == "open" and row["policy"].endswith("@" + policy_digest):
             open_quarantine.add(row["sha256"])
     done_uris: set[str] = set()
@@ -266,7 +298,7 @@ def _load_state(
             if row["outcome"] == ADDED:
                 run_added.add(row["asset_id"])
     state = RunState(policy_digest, stored, open_quarantine, run_added, run_quarantined)
-    return state, done_uris, counts
+    return state, done_uris, counts, reasons
 
 
 class _WindowCommitter:
@@ -274,13 +306,13 @@ class _WindowCommitter:
 
     def __init__(
         self, catalog: Catalog, request: IngestRequest, run: IngestRun, fork: Version,
-        policy_tag: str, state: RunState, counts: Counter[str],
+        policy_tag: str, state: RunState, counts: Counter[str], reasons: Counter[str],
     ) -> None:
         self.catalog, self.request, self.run, self.fork = catalog, request, run, fork
         self.policy_tag, self.state, self.counts = policy_tag, state, counts
         self.checkpoint = dict(run.checkpoint)
         self.batches = run.batches
-        self.reasons: Counter[str] = Counter()
+        self.reasons = reasons
         self.bytes_added = 0
         self.decoded = 0
         self.resolved: dict[str, Decision] = {}
@@ -356,4 +388,14 @@ class _WindowCommitter:
         self.checkpoint[name] = iceberg.append(
             self.catalog, f"{self.request.dataset}.{name}", data, self.run.work_branch,
             properties, fork_from=self.fork.snapshots[name],
+            table_properties=_row_group_properties(name, data),
         )
+
+
+def _row_group_properties(name: str, data: pa.Table) -> dict[str, str]:
+    """Row groups sized in rows from this batch's mean image size (see lakehouse.schema)."""
+    if name == SOURCES or not data.num_rows:
+        return {}
+    mean = pc.sum(pc.binary_length(data.column("content"))).as_py() / data.num_rows
+    rows_now = row_group_rows(mean)
+    return {"write.parquet.row-group-limit": str(rows_now)}

@@ -34,8 +34,10 @@ def jpeg_dir(workdir: Path, first_seed: int, count: int) -> Path:
     if target.is_dir() and sorted(os.listdir(target)) == names:
         return target
     pool = workdir / "pool"
-    _generate(pool, [s for s in range(first_seed, first_seed + count)
-                     if not (pool / jpeg_name(s)).exists()])
+    _generate(
+        pool,
+        [s for s in range(first_seed, first_seed + count) if not (pool / jpeg_name(s)).exists()],
+    )
     target.mkdir(parents=True, exist_ok=True)
     for name in set(os.listdir(target)) - set(names):
         (target / name).unlink()
@@ -100,8 +102,13 @@ class Target:
         return self.value >= self.limit if self.op == ">=" else self.value <= self.limit
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "value": round(self.value, 4), "op": self.op,
-                "limit": self.limit, "passed": self.passed}
+        return {
+            "name": self.name,
+            "value": round(self.value, 4),
+            "op": self.op,
+            "limit": self.limit,
+            "passed": self.passed,
+        }
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -111,8 +118,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(c.rjust(w) if _numeric(c) else c.ljust(w)
-                        for c, w in zip(row, widths, strict=True)))
+        print(
+            "  ".join(
+                c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=True)
+            )
+        )
 
 
 def _cell(value: object) -> str:
@@ -133,12 +143,17 @@ def report(
         verdict = "PASS" if target.passed else "FAIL"
         print(f"{verdict}: {target.name} = {target.value:.3f} (target {target.op} {target.limit})")
     print()
-    print_table(["target", "value", "goal", "result"],
-                [(t.name, t.value, f"{t.op} {t.limit}", "PASS" if t.passed else "FAIL")
-                 for t in targets])
+    print_table(
+        ["target", "value", "goal", "result"],
+        [(t.name, t.value, f"{t.op} {t.limit}", "PASS" if t.passed else "FAIL") for t in targets],
+    )
     passed = all(t.passed for t in targets)
-    summary = {"bench": bench, "passed": passed, "targets": [t.to_dict() for t in targets],
-               "measurements": measurements}
+    summary = {
+        "bench": bench,
+        "passed": passed,
+        "targets": [t.to_dict() for t in targets],
+        "measurements": measurements,
+    }
     line = json.dumps(summary, sort_keys=True)
     if json_path is not None:
         json_path.write_text(line + "\n")

@@ -41,8 +41,12 @@ MB = 1024 * 1024
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=2000, help="images ingested (default 2000)")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"cached images and scratch homes (default {DEFAULT_WORKDIR})")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help=f"cached images and scratch homes (default {DEFAULT_WORKDIR})",
+    )
     parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS target")
     parser.add_argument("--n-rss-small", type=int, default=1000)
     parser.add_argument("--n-rss-large", type=int, default=10000)
@@ -109,8 +113,9 @@ def measure_throughput(workdir: Path, n: int) -> Throughput:
 
 
 def print_throughput(result: Throughput, data_bytes: int) -> None:
-    print(f"\n{result.n} JPEGs, {data_bytes / MB:.1f} MB ({data_bytes / result.n / 1024:.0f} KB"
-          " mean)")
+    print(
+        f"\n{result.n} JPEGs, {data_bytes / MB:.1f} MB ({data_bytes / result.n / 1024:.0f} KB mean)"
+    )
     print_table(
         ["run", "seconds", "images/s"],
         [
@@ -160,8 +165,12 @@ class WorkerMemory:
 
 def _ray_workers() -> list[psutil.Process]:
     raylets = [p for p in psutil.Process().children() if p.name() == "raylet"]
-    return [p for raylet in raylets for p in raylet.children()
-            if p.name().startswith("ray::") and not p.name().endswith("Agent")]
+    return [
+        p
+        for raylet in raylets
+        for p in raylet.children()
+        if p.name().startswith("ray::") and not p.name().endswith("Agent")
+    ]
 
 
 def rss_child(n: int, workdir: Path) -> int:
@@ -173,9 +182,17 @@ def rss_child(n: int, workdir: Path) -> int:
         with WorkerMemory() as workers:
             seconds = checked_ingest(lh, data, "bench", "added")
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"n": n, "seconds": seconds, "driver_peak": driver,
-                      "workers_peak_total": workers.peak_total,
-                      "worker_peak_single": workers.peak_single}))
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "seconds": seconds,
+                "driver_peak": driver,
+                "workers_peak_total": workers.peak_total,
+                "worker_peak_single": workers.peak_single,
+            }
+        )
+    )
     return 0
 
 
@@ -191,10 +208,25 @@ def run_rss_child(n: int, workdir: Path) -> dict[str, Any]:
 def print_rss(runs: list[dict[str, Any]]) -> None:
     print()
     print_table(
-        ["images", "driver peak MB", "workers peak MB (sum)", "one worker peak MB", "ingest s",
-         "images/s"],
-        [(r["n"], r["driver_peak"] / MB, r["workers_peak_total"] / MB,
-          r["worker_peak_single"] / MB, r["seconds"], r["n"] / r["seconds"]) for r in runs],
+        [
+            "images",
+            "driver peak MB",
+            "workers peak MB (sum)",
+            "one worker peak MB",
+            "ingest s",
+            "images/s",
+        ],
+        [
+            (
+                r["n"],
+                r["driver_peak"] / MB,
+                r["workers_peak_total"] / MB,
+                r["worker_peak_single"] / MB,
+                r["seconds"],
+                r["n"] / r["seconds"],
+            )
+            for r in runs
+        ],
     )
 
 
@@ -211,18 +243,31 @@ def main(argv: list[str] | None = None) -> int:
     throughput = measure_throughput(args.workdir, args.n)
     print_throughput(throughput, dir_bytes(jpeg_dir(args.workdir, 0, args.n)))
     targets = [
-        Target("ingest images/s / cv2.imdecode images/s", throughput.ingest_rate
-               / throughput.baseline_rate, ">=", INGEST_RATIO_MIN),
-        Target("re-ingest time / first ingest time", throughput.reingest_s / throughput.ingest_s,
-               "<=", REINGEST_RATIO_MAX),
+        Target(
+            "ingest images/s / cv2.imdecode images/s",
+            throughput.ingest_rate / throughput.baseline_rate,
+            ">=",
+            INGEST_RATIO_MIN,
+        ),
+        Target(
+            "re-ingest time / first ingest time",
+            throughput.reingest_s / throughput.ingest_s,
+            "<=",
+            REINGEST_RATIO_MAX,
+        ),
     ]
     measurements: dict[str, Any] = {"throughput": asdict(throughput)}
     if not args.skip_rss:
         runs = [run_rss_child(n, args.workdir) for n in (args.n_rss_small, args.n_rss_large)]
         print_rss(runs)
-        targets.append(Target(f"driver peak RSS {args.n_rss_large} / {args.n_rss_small} images",
-                              runs[1]["driver_peak"] / runs[0]["driver_peak"], "<=",
-                              RSS_RATIO_MAX))
+        targets.append(
+            Target(
+                f"driver peak RSS {args.n_rss_large} / {args.n_rss_small} images",
+                runs[1]["driver_peak"] / runs[0]["driver_peak"],
+                "<=",
+                RSS_RATIO_MAX,
+            )
+        )
         measurements["rss"] = runs
     return report("ingest", targets, measurements, args.json)
 

