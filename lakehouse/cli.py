@@ -164,7 +164,8 @@ def _sql(args: argparse.Namespace, out: Output) -> int:
 
 def _datasets(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
-    data = {name: [{"ref": r, "kind": k, "version_id": v} for r, k, v in lh.control.refs(name)]
+    data = {name: [{"ref": r.name, "kind": r.kind, "version_id": r.version_id}
+                   for r in lh.control.refs(name)]
             for name in lh.datasets()}
     text = "\n".join(
         f"{name}  " + ", ".join(f"{r['ref']}({r['kind']})={r['version_id']}" for r in refs)

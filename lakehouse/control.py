@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from lakehouse.errors import CommitConflict
+from lakehouse.errors import CommitConflict, RefExists
 
 metadata = sa.MetaData()
 
@@ -47,6 +47,11 @@ refs = sa.Table(
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("version_id", sa.Integer, nullable=False),
+    # For a branch: the version of the ref it was forked from (or last published onto).
+    sa.Column("base_version_id", sa.Integer, nullable=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -109,6 +114,18 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Ref:
+    dataset: str
+    name: str
+    kind: str  # 'branch' | 'tag'
+    version_id: int
+    base_version_id: int | None
+    actor: str
+    message: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class IngestRun:
     ingest_id: str
     dataset: str
@@ -147,29 +164,68 @@ class ControlPlane:
             ).mappings().first()
         return _version(row) if row else None
 
-    def ref(self, dataset: str, name: str) -> tuple[str, int] | None:
-        """(kind, version_id) of a ref, or None."""
+    def ref(self, dataset: str, name: str) -> Ref | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(refs.c.kind, refs.c.version_id).where(
-                    refs.c.dataset == dataset, refs.c.name == name
-                )
-            ).first()
-        return (row.kind, row.version_id) if row else None
+                sa.select(refs).where(refs.c.dataset == dataset, refs.c.name == name)
+            ).mappings().first()
+        return _ref(row) if row else None
 
-    def refs(self, dataset: str) -> list[tuple[str, str, int]]:
+    def refs(self, dataset: str) -> list[Ref]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(refs.c.name, refs.c.kind, refs.c.version_id)
-                .where(refs.c.dataset == dataset)
-                .order_by(refs.c.name)
-            ).all()
-        return [(r.name, r.kind, r.version_id) for r in rows]
+                sa.select(refs).where(refs.c.dataset == dataset).order_by(refs.c.name)
+            ).mappings().all()
+        return [_ref(row) for row in rows]
+
+    def create_ref(
+        self, dataset: str, name: str, kind: str, version_id: int, actor: str, message: str,
+        base_version_id: int | None = None,
+    ) -> Ref:
+        """Create a branch or tag; raises RefExists when the name is taken (tags never move)."""
+        stamp = now()
+        try:
+            with self.transaction() as conn:
+                conn.execute(
+                    refs.insert().values(
+                        dataset=dataset, name=name, kind=kind, version_id=version_id,
+                        base_version_id=base_version_id, actor=actor, message=message,
+                        created_at=stamp, updated_at=stamp,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise RefExists(dataset, name) from None
+        created = self.ref(dataset, name)
+        assert created is not None
+        return created
+
+    def delete_ref(self, dataset: str, name: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(refs.delete().where(refs.c.dataset == dataset, refs.c.name == name))
+
+    def move_branch(
+        self, dataset: str, name: str, expected_version_id: int, version_id: int,
+        base_version_id: int | None,
+    ) -> None:
+        """Compare-and-swap a branch head to an existing version."""
+        with self.transaction() as conn:
+            moved = conn.execute(
+                refs.update()
+                .where(refs.c.dataset == dataset, refs.c.name == name, refs.c.kind == "branch",
+                       refs.c.version_id == expected_version_id)
+                .values(version_id=version_id, base_version_id=base_version_id,
+                        updated_at=now())
+            ).rowcount
+        if moved != 1:
+            raise CommitConflict(f"{dataset}@{name} moved meanwhile; nothing was changed")
 
     def datasets(self) -> list[str]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(refs.c.dataset).distinct().order_by(refs.c.dataset))
             return [r.dataset for r in rows]
+
+    def versions_with_snapshot(self, dataset: str, table: str, snapshot_id: int) -> list[Version]:
+        return [v for v in reversed(self.history(dataset)) if v.snapshots.get(table) == snapshot_id]
 
     def history(self, dataset: str, limit: int | None = None) -> list[Version]:
         query = (
@@ -194,10 +250,12 @@ class ControlPlane:
                 version_id = _insert_version(
                     conn, dataset, None, snapshots, "create", actor, "dataset created", {}
                 )
+                stamp = now()
                 conn.execute(
                     refs.insert().values(
                         dataset=dataset, name="main", kind="branch", version_id=version_id,
-                        updated_at=now(),
+                        base_version_id=None, actor=actor, message="", created_at=stamp,
+                        updated_at=stamp,
                     )
                 )
         version = self.version(version_id)
@@ -347,6 +405,17 @@ def _version(row: Mapping[str, Any]) -> Version:
         snapshots={k: int(v) for k, v in json.loads(row["snapshots"]).items()},
         operation=row["operation"], actor=row["actor"], message=row["message"],
         created_at=created, properties=json.loads(row["properties"]),
+    )
+
+
+def _ref(row: Mapping[str, Any]) -> Ref:
+    created = row["created_at"]
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    return Ref(
+        dataset=row["dataset"], name=row["name"], kind=row["kind"], version_id=row["version_id"],
+        base_version_id=row["base_version_id"], actor=row["actor"], message=row["message"],
+        created_at=created,
     )
 
 

@@ -37,6 +37,14 @@ class RefNotFound(LakehouseError, LookupError):
         self.dataset, self.ref = dataset, ref
 
 
+class RefExists(LakehouseError, ValueError):
+    def __init__(self, dataset: str, ref: str) -> None:
+        super().__init__(
+            f"dataset {dataset!r} already has a branch or tag {ref!r} (tags are immutable)"
+        )
+        self.dataset, self.ref = dataset, ref
+
+
 class SnapshotNotFound(LakehouseError, LookupError):
     def __init__(self, dataset: str, snapshot_id: int, hint: str = "") -> None:
         super().__init__(
@@ -48,6 +56,21 @@ class SnapshotNotFound(LakehouseError, LookupError):
 
 class CommitConflict(LakehouseError):
     """A ref moved under us and the change could not be re-applied."""
+
+    exit_code = 3
+
+
+class GateRefused(LakehouseError):
+    """Publish refused by the quality gate; `reasons` lists every failed check."""
+
+    exit_code = 4
+
+    def __init__(self, dataset: str, branch: str, reasons: list[str]) -> None:
+        super().__init__(
+            f"publish of {dataset}@{branch} refused: " + "; ".join(reasons)
+            + " (fix them, or publish with --override MESSAGE)"
+        )
+        self.dataset, self.branch, self.reasons = dataset, branch, reasons
 
 
 class IngestRootError(LakehouseError, FileNotFoundError):

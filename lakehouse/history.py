@@ -14,30 +14,29 @@ from pyiceberg.manifest import DataFile, ManifestEntryStatus
 from pyiceberg.table import Table
 
 
-def ancestors(table: Table, head: int, stop: int | None) -> Iterator[int]:
-    """Snapshot ids from `head` back to (excluding) `stop`, newest first."""
-    current: int | None = head
-    while current is not None and current != stop:
-        yield current
-        snapshot = table.snapshot_by_id(current)
-        if snapshot is None:
-            raise LookupError(f"snapshot {current} is missing from {table.name()} metadata")
-        current = snapshot.parent_snapshot_id
-
-
-def added_files(table: Table, head: int, fork: int | None) -> list[DataFile]:
-    """Data files added by the snapshots between `fork` (exclusive) and `head`, oldest first."""
-    files: list[DataFile] = []
-    for snapshot_id in reversed(list(ancestors(table, head, fork))):
-        snapshot = table.snapshot_by_id(snapshot_id)
-        assert snapshot is not None
-        for manifest in snapshot.manifests(table.io):
-            if manifest.added_snapshot_id != snapshot_id:
-                continue
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-                if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot_id:
-                    files.append(entry.data_file)
+def live_files(table: Table, snapshot_id: int | None) -> dict[str, DataFile]:
+    """Data files visible in a snapshot, by path (manifests only, no data read)."""
+    if snapshot_id is None:
+        return {}
+    snapshot = table.snapshot_by_id(snapshot_id)
+    if snapshot is None:
+        raise LookupError(f"snapshot {snapshot_id} is missing from {table.name()} metadata")
+    files: dict[str, DataFile] = {}
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            if entry.status != ManifestEntryStatus.DELETED:
+                files[entry.data_file.file_path] = entry.data_file
     return files
+
+
+def added_files(table: Table, head: int, base: int | None) -> list[DataFile]:
+    """Data files visible at `head` but not at `base`.
+
+    A set difference of two snapshots' manifests, so it needs neither an ancestry walk nor
+    the intermediate snapshots (which maintenance may have expired).
+    """
+    before = live_files(table, base)
+    return [f for path, f in live_files(table, head).items() if path not in before]
 
 
 def read_columns(table: Table, files: list[DataFile], columns: list[str]) -> Iterator[pa.RecordBatch]:

@@ -21,6 +21,7 @@ import hashlib
 import json
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import tomllib
 
@@ -100,11 +101,11 @@ def load_policy(path: str | Path) -> Policy:
     return Policy(name, image, hashlib.sha256(canonical.encode()).hexdigest()[:16])
 
 
-def _image_values(path: Path, table: dict) -> dict[str, object]:
+def _image_values(path: Path, table: dict[str, Any]) -> dict[str, Any]:
     for key in table.keys() - _IMAGE_KEYS.keys():
         raise ConfigError(f"{path}: unknown key 'image.{key}' (expected {sorted(_IMAGE_KEYS)})")
     optional = {f.name for f in fields(ImagePolicy) if f.default is not MISSING}
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for key, (kind, allowed) in _IMAGE_KEYS.items():
         if key in table:
             values[key] = _typed(path, f"image.{key}", table[key], kind, allowed)
@@ -113,18 +114,18 @@ def _image_values(path: Path, table: dict) -> dict[str, object]:
     return values
 
 
-def _typed(path: Path, key: str, value: object, kind: str, allowed: frozenset | None) -> object:
-    """Check one value's type and range; lists become sorted-as-written tuples."""
+def _typed(path: Path, key: str, value: Any, kind: str, allowed: frozenset | None) -> Any:
+    """Check one value's type and range; a list becomes a tuple in the order written."""
     fail = f"{path}: {key} must be "
     if kind == "bool":
         if not isinstance(value, bool):
             raise ConfigError(fail + "true or false")
         return value
     if kind in ("int", "float"):
-        ok = isinstance(value, int) or (kind == "float" and isinstance(value, float))
-        if isinstance(value, bool) or not ok or value <= 0:  # type: ignore[operator]
+        types = (int,) if kind == "int" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, types) or value <= 0:
             raise ConfigError(fail + f"a positive {'integer' if kind == 'int' else 'number'}")
-        return float(value) if kind == "float" else value  # type: ignore[arg-type]
+        return float(value) if kind == "float" else value
     item = int if kind == "[int]" else str
     if not isinstance(value, list) or not value:
         raise ConfigError(fail + f"a non-empty list of {item.__name__}")

@@ -21,11 +21,16 @@ from pyiceberg.table import Table
 
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
+from lakehouse.fingerprint import SetHash, asset_element
 from lakehouse.errors import CommitConflict, RefNotFound
 from lakehouse.history import added_files, key_set, read_columns
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
 
 _MAX_ATTEMPTS = 50
+
+# A gate sees the target version the work will land on and the per-table heads it would
+# publish; it returns a verdict to store with the version, or raises GateRefused.
+Gate = Callable[[Version, Mapping[str, int]], Mapping[str, Any]]
 
 
 def publish_work_branch(
@@ -39,10 +44,14 @@ def publish_work_branch(
     message: str,
     actor: str,
     properties: Mapping[str, Any],
+    gate: Gate | None = None,
+    retry_when_moved: bool = True,
 ) -> Version:
     """Move `target_ref` to the work branch's content and drop the work branch.
 
     A table the work never wrote to has no work branch: it keeps the target's snapshot.
+    With `retry_when_moved` false, losing the compare-and-swap to a concurrent publish is a
+    CommitConflict (the gate's verdict was for a target that no longer is the head).
     """
     for _ in range(_MAX_ATTEMPTS):
         current = _ref_version(control, dataset, target_ref)
@@ -50,18 +59,45 @@ def publish_work_branch(
             _rebase(catalog, dataset, work_branch, fork, current)
             fork = current
         heads = work_heads(catalog, dataset, work_branch, fork)
+        verdict = dict(gate(current, heads)) if gate is not None else None
+        stamp = {**properties, **fingerprint_properties(catalog, dataset, current, heads)}
+        if verdict is not None:
+            stamp["verdict"] = verdict
         try:
             version = control.advance_ref(
-                dataset, target_ref, current.version_id, heads, operation, actor, message,
-                properties,
+                dataset, target_ref, current.version_id, heads, operation, actor, message, stamp
             )
         except CommitConflict:
-            continue
+            if retry_when_moved:
+                continue
+            iceberg.drop_branch_everywhere(catalog, dataset, work_branch)
+            raise CommitConflict(
+                f"{dataset}@{target_ref} moved while publishing (another publish won); "
+                "nothing was changed: publish again to re-apply on the new head"
+            ) from None
         sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,))
         return version
     raise CommitConflict(
         f"{dataset}@{target_ref} kept moving; gave up after {_MAX_ATTEMPTS} attempts"
     )
+
+
+def fingerprint_properties(
+    catalog: Catalog, dataset: str, parent: Version, heads: Mapping[str, int]
+) -> dict[str, Any]:
+    """The new version's fingerprint, from the parent's plus the assets the heads add."""
+    table = iceberg.load_tables(catalog, dataset)[ASSETS]
+    added = key_set(table, added_files(table, heads[ASSETS], parent.snapshots[ASSETS]),
+                    "asset_id")
+    state = parent_fingerprint(parent).add(asset_element(a) for a in sorted(added))
+    return {"fingerprint": state.digest(), "lthash": state.encode(), "asset_count": state.count}
+
+
+def parent_fingerprint(version: Version) -> SetHash:
+    props = version.properties
+    if "lthash" not in props:
+        return SetHash()
+    return SetHash.decode(props["lthash"], int(props["asset_count"]))
 
 
 def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version) -> dict[str, int]:
@@ -92,8 +128,8 @@ def _ref_version(control: ControlPlane, dataset: str, ref: str) -> Version:
     found = control.ref(dataset, ref)
     if found is None:
         raise RefNotFound(dataset, ref)
-    version = control.version(found[1])
-    assert version is not None, f"ref {ref} points at missing version {found[1]}"
+    version = control.version(found.version_id)
+    assert version is not None, f"ref {ref} points at missing version {found.version_id}"
     return version
 
 

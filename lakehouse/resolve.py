@@ -34,7 +34,7 @@ def resolve_version(
     found = control.ref(dataset, name)
     if found is None:
         raise RefNotFound(dataset, name)
-    version = control.version(found[1])
+    version = control.version(found.version_id)
     assert version is not None
     return version
 

@@ -300,11 +300,15 @@ class Case:
     reasons: frozenset[str]
 
 
-def _case(name: str, filename: str, make: Callable[[], bytes], category: str | None, *reasons: str):
+def _case(
+    name: str, filename: str, make: Callable[[], bytes], category: str | None, *reasons: str
+) -> Case:
     return Case(name, filename, make, category, frozenset(reasons))
 
 
-_PALETTE = ("channels_not_allowed", "color_mode_not_allowed")
+_NOT_RGB = ("channels_not_allowed", "color_mode_not_allowed")
+_GIF = ("format_not_allowed", *_NOT_RGB)
+_DEEP = "bit_depth_not_allowed"
 CASES: tuple[Case, ...] = (
     _case("jpeg", "photo.jpg", lambda: make_jpeg(100), None),
     _case("png", "photo.png", good_png, None),
@@ -323,31 +327,16 @@ CASES: tuple[Case, ...] = (
     _case("random", "random.jpg", random_bytes, "corrupt", "not_an_image"),
     _case("text", "notes.jpg", text_file, "corrupt", "not_an_image"),
     _case("html", "page.jpg", html_file, "corrupt", "not_an_image"),
-    _case(
-        "jpeg_12bit",
-        "deep.jpg",
-        jpeg_12bit_header,
-        "corrupt",
-        "decode_error",
-        "bit_depth_not_allowed",
-    ),
-    _case("png_16bit", "deep.png", png_16bit, "policy", "bit_depth_not_allowed"),
-    _case("grayscale_jpeg", "gray.jpg", grayscale_jpeg, "policy", *_PALETTE),
-    _case("rgba_png", "alpha.png", rgba_png, "policy", *_PALETTE),
-    _case("palette_png", "palette.png", palette_png, "policy", *_PALETTE),
-    _case("palette_gif", "palette.gif", palette_gif, "policy", "format_not_allowed", *_PALETTE),
-    _case(
-        "animated_gif",
-        "anim.gif",
-        animated_gif,
-        "policy",
-        "format_not_allowed",
-        *_PALETTE,
-        "multi_frame",
-    ),
+    _case("jpeg_12bit", "deep.jpg", jpeg_12bit_header, "corrupt", "decode_error", _DEEP),
+    _case("png_16bit", "deep.png", png_16bit, "policy", _DEEP),
+    _case("grayscale_jpeg", "gray.jpg", grayscale_jpeg, "policy", *_NOT_RGB),
+    _case("rgba_png", "alpha.png", rgba_png, "policy", *_NOT_RGB),
+    _case("palette_png", "palette.png", palette_png, "policy", *_NOT_RGB),
+    _case("palette_gif", "palette.gif", palette_gif, "policy", *_GIF),
+    _case("animated_gif", "anim.gif", animated_gif, "policy", *_GIF, "multi_frame"),
     _case("animated_png", "anim.png", animated_png, "policy", "multi_frame"),
-    _case("cmyk_jpeg", "print.jpg", cmyk_jpeg, "policy", *_PALETTE),
-    _case("ycck_jpeg", "print_ycck.jpg", ycck_jpeg, "policy", *_PALETTE),
+    _case("cmyk_jpeg", "print.jpg", cmyk_jpeg, "policy", *_NOT_RGB),
+    _case("ycck_jpeg", "print_ycck.jpg", ycck_jpeg, "policy", *_NOT_RGB),
     _case("tiny_jpeg", "icon.jpg", tiny_jpeg, "policy", "too_small"),
     _case("panorama_jpeg", "strip.jpg", panorama_jpeg, "policy", "aspect_ratio"),
     _case("bomb_png", "bomb.png", bomb_png, "policy", "too_many_pixels"),
@@ -408,28 +397,22 @@ def write_messy_drop(root: Path, n_good: int = 12) -> dict[str, Outcome]:
     later ones 'duplicate' (or 'quarantined' alike, when the first was quarantined); junk names
     and non-media files are 'skipped'. Values are (outcome, category, reasons).
     """
+    if n_good < 1:
+        raise ValueError("write_messy_drop needs n_good >= 1 (its copies start from IMG_1000)")
     cases = {case.name: case for case in CASES}
     files: dict[str, tuple[bytes, Outcome]] = {}
-
-    def put(rel: str, data: bytes, outcome: Outcome) -> None:
-        files[rel] = (data, outcome)
-
-    added: Outcome = ("added", None, frozenset())
     for i in range(n_good):
-        put(
-            f"{_GOOD_FOLDERS[i % len(_GOOD_FOLDERS)]}/IMG_{1000 + i:04d}.jpg",
-            make_jpeg(1000 + i),
-            added,
-        )
+        rel = f"{_GOOD_FOLDERS[i % len(_GOOD_FOLDERS)]}/IMG_{1000 + i:04d}.jpg"
+        files[rel] = (make_jpeg(1000 + i), ("added", None, frozenset()))
     for rel, name in {**_ACCEPTED, **_QUARANTINED}.items():
         case = cases[name]
         verdict = "added" if case.category is None else "quarantined"
-        put(rel, case.make(), (verdict, case.category, case.reasons))
+        files[rel] = (case.make(), (verdict, case.category, case.reasons))
     mismatch: Outcome = ("quarantined", "policy", frozenset({"extension_mismatch"}))
-    put("2024-05-01/cam_b/IMG_3000.png", make_jpeg(3000), mismatch)
-    put("scans/page_0001", make_jpeg(3001), mismatch)
+    files["2024-05-01/cam_b/IMG_3000.png"] = (make_jpeg(3000), mismatch)
+    files["scans/page_0001"] = (make_jpeg(3001), mismatch)
     for rel, data in _JUNK.items():
-        put(rel, data, ("skipped", None, frozenset()))
+        files[rel] = (data, ("skipped", None, frozenset()))
     copies = {  # copy -> original; "IMG_1000 (1).jpg" sorts before "IMG_1000.jpg"
         "backup/IMG_1000.jpg": "2024-05-01/cam_a/IMG_1000.jpg",
         "2024-05-01/cam_a/IMG_1000 (1).jpg": "2024-05-01/cam_a/IMG_1000.jpg",

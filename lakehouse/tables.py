@@ -177,6 +177,11 @@ def remove_branch(catalog: Catalog, identifier: str, branch: str) -> None:
     with_retry(attempt)
 
 
+def drop_branch_everywhere(catalog: Catalog, dataset: str, branch: str) -> None:
+    for name in TABLES:
+        remove_branch(catalog, f"{dataset}.{name}", branch)
+
+
 def _fork_if_missing(tx: Transaction, branch: str, fork_from: int | None) -> None:
     if branch in tx.table_metadata.refs:
         return

@@ -209,7 +209,7 @@ def _ensure_target_branch(
     target = control.ref(request.dataset, request.ref)
     if target is None:
         raise RefNotFound(request.dataset, request.ref)
-    if target[0] != "branch":
+    if target.kind != "branch":
         raise UsageError(f"{request.dataset}@{request.ref} is a tag; ingest into a branch")
 
 
@@ -227,7 +227,7 @@ def _start_run(
 ) -> IngestRun:
     found = control.ref(request.dataset, request.ref)
     assert found is not None
-    base = control.version(found[1])
+    base = control.version(found.version_id)
     assert base is not None
     ingest_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
     run = IngestRun(

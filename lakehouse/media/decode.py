@@ -66,7 +66,7 @@ def _decode_jpeg(data: bytes, header: ImageHeader, reduced: bool) -> np.ndarray:
 
 
 def _check_png_chunks(data: bytes) -> None:
-    """Walk every PNG chunk to IEND checking its CRC: Pillow's load() checks none after IHDR."""
+    """Walk every chunk to IEND checking CRCs: Pillow skips those of IDAT and later chunks."""
     view, pos, n = memoryview(data), 8, len(data)
     while True:
         if pos + 12 > n:

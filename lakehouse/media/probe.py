@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
+from typing import Literal
 
 from PIL import (
     BmpImagePlugin,
@@ -78,6 +79,7 @@ _JPEG_SOF = frozenset(
 _JPEG_PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 _JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _ORIENTATION_TAG = 0x0112
+_ByteOrder = Literal["little", "big"]
 
 
 @dataclass(frozen=True)
@@ -219,9 +221,9 @@ def _probe_png(data: bytes) -> ImageHeader:
 
 def _tiff_orientation(tiff: bytes) -> int | None:
     """EXIF orientation (tag 0x0112 of IFD0) of a TIFF-structured block; None if absent or bad."""
-    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
-    if order is None or len(tiff) < 8:
+    if tiff[:2] not in (b"II", b"MM") or len(tiff) < 8:
         return None
+    order: _ByteOrder = "little" if tiff[:2] == b"II" else "big"
     ifd = int.from_bytes(tiff[4:8], order)
     count = int.from_bytes(tiff[ifd : ifd + 2], order)
     for at in range(ifd + 2, min(ifd + 2 + 12 * count, len(tiff) - 11), 12):
@@ -247,9 +249,9 @@ def _probe_pillow(data: bytes, fmt: str) -> ImageHeader:
         raise CorruptMedia("bad_header", f"{fmt}: {e}") from e
     mode, bits = _PIL_MODES.get(im.mode, ("other", 8))
     channels = len(im.getbands())
-    if fmt == "tiff":  # Pillow narrows 16-bit RGB to 8-bit 'RGB': trust the tags
-        channels = int(im.tag_v2.get(277, channels))
-        bits = max(_as_tuple(im.tag_v2.get(258, bits)))
+    if isinstance(im, TiffImagePlugin.TiffImageFile):  # Pillow reads 16-bit RGB as 'RGB'
+        channels = int(im.tag_v2.get(277, channels))  # SamplesPerPixel
+        bits = max(im.tag_v2.get(258, (bits,)))  # BitsPerSample, one per sample
     width, height = im.size
     return ImageHeader(
         fmt, width, height, channels, int(bits), mode, int(frames),
@@ -258,13 +260,9 @@ def _probe_pillow(data: bytes, fmt: str) -> ImageHeader:
     )  # fmt: skip
 
 
-def _as_tuple(value: object) -> tuple[int, ...]:
-    return tuple(value) if isinstance(value, tuple | list) else (int(value),)  # type: ignore[call-overload]
-
-
 def _check_tiff_ifd0(data: bytes) -> None:
     """Raise CorruptMedia('truncated') when the first IFD lies beyond the end of the data."""
-    order = "little" if data[:2] == b"II" else "big"
+    order: _ByteOrder = "little" if data[:2] == b"II" else "big"
     if data[2:4] in (b"+\x00", b"\x00+"):  # BigTIFF: 8-byte offsets, 20-byte entries
         ifd, count_size, entry = int.from_bytes(data[8:16], order), 8, 20
     else:

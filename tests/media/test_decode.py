@@ -121,6 +121,14 @@ def test_unsupported_jpeg_is_corrupt_media_not_a_crash():
     assert verdict(samples.jpeg_12bit_header()) == "decode_error"
 
 
+def test_benign_libjpeg_warning_falls_back_to_pillow():
+    """'unknown JFIF revision' is a warning strict mode raises; it says nothing about pixels."""
+    data = bytearray(samples.make_jpeg(4, (320, 240)))
+    data[data.index(b"JFIF\x00") + 5] = 2  # JFIF 2.01
+    assert verdict(bytes(data)) is None
+    assert verdict(bytes(data[: len(data) // 2])) == "truncated"
+
+
 def test_png_crc_mismatch_with_intact_pixels():
     data = samples.bad_crc_png()
     Image.open(io.BytesIO(data)).load()  # Pillow's load() alone does not notice ...
