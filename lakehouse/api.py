@@ -1,18 +1,27 @@
-"""The typed Python API. The CLI is a thin shell over these methods."""
+"""The typed Python API. The CLI is a thin shell over these methods.
+
+Every operation that changes something is recorded in the audit log, allowed or denied.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from pyiceberg.catalog import Catalog
 
 from lakehouse import tables as iceberg
+from lakehouse import versioning
 from lakehouse.config import Settings, load_settings
-from lakehouse.control import ControlPlane, Version
-from lakehouse.errors import ConfigError
+from lakehouse.control import ControlPlane, Ref, Version, current_actor
+from lakehouse.diff import VersionDiff, diff_versions
+from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
+from lakehouse.gate import gate, policy_check
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.policy import Policy, load_policy
@@ -20,16 +29,20 @@ from lakehouse.query import plan, run_sql
 from lakehouse.raykit import task_submitter
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
+from lakehouse.schema import TABLES
 
 
 class Lakehouse:
     """A lakehouse installation: one catalog, one warehouse, one control plane."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, actor: str | None = None) -> None:
         self.settings = settings
+        self.actor = actor or current_actor()
 
     @classmethod
-    def open(cls, settings: Settings | None = None, config_file: str | Path | None = None) -> Lakehouse:
+    def open(
+        cls, settings: Settings | None = None, config_file: str | Path | None = None
+    ) -> Lakehouse:
         return cls(settings or load_settings(config_file))
 
     @cached_property
@@ -62,6 +75,7 @@ class Lakehouse:
             raise ConfigError(f"policy {choice!r} not found (looked at {path})")
         return load_policy(path)
 
+    # writing -----------------------------------------------------------------------------
     def ingest(
         self,
         roots: Iterable[str | Path],
@@ -73,44 +87,161 @@ class Lakehouse:
         on_progress: Callable[[int], None] | None = None,
         on_total: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and directory trees; every file found lands in exactly one outcome."""
-        chosen = self.policy(policy)
-        submit, collect = task_submitter(self.settings.ray, inspect_files, chosen.image)
-        request = IngestRequest(
-            dataset=dataset, roots=tuple(str(r) for r in roots), ref=ref,
-            attrs=dict(attrs or {}), message=message,
-        )
-        return run_ingest(
-            self.catalog, self.control, chosen, request,
-            submit=submit, collect=collect,
-            commit_bytes=self.settings.ingest.commit_bytes,
-            files_per_task=self.settings.ingest.files_per_task,
-            on_progress=on_progress, on_total=on_total,
-        )
+        """Ingest files and directory trees; every file found lands in exactly one outcome.
 
+        Data goes to a private work branch and is published onto `ref` at the end. `main`
+        only accepts the configured policy: ingest with another policy into a branch and
+        publish it through the gate.
+        """
+        chosen = self.policy(policy)
+        request = IngestRequest(dataset=dataset, roots=tuple(str(r) for r in roots), ref=ref,
+                                attrs=dict(attrs or {}), message=message)
+        with self._audit("ingest", dataset, ref, roots=list(request.roots)):
+            if ref == "main" and chosen.digest != self.policy().digest:
+                raise UsageError(
+                    f"main only takes ingests under its policy {self.policy().name!r}; "
+                    f"ingest with {chosen.name!r} into a branch and publish it"
+                )
+            submit, collect = task_submitter(self.settings.ray, inspect_files, chosen.image)
+            return run_ingest(
+                self.catalog, self.control, chosen, request, submit=submit, collect=collect,
+                commit_bytes=self.settings.ingest.commit_bytes,
+                files_per_task=self.settings.ingest.files_per_task,
+                on_progress=on_progress, on_total=on_total,
+            )
+
+    def branch_create(
+        self, dataset: str, name: str, source: str = "main", message: str = ""
+    ) -> Ref:
+        """A work branch at the head of `source` (a branch, tag or version id)."""
+        with self._audit("branch.create", dataset, name, source=source):
+            version = self.version(dataset, source)
+            return versioning.create_branch(self.catalog, self.control, dataset, name, version,
+                                            self.actor, message)
+
+    def branch_delete(self, dataset: str, name: str) -> None:
+        with self._audit("branch.delete", dataset, name):
+            versioning.delete_branch(self.catalog, self.control, dataset, name, self.actor)
+
+    def tag_create(self, dataset: str, name: str, source: str = "main", message: str = "") -> Ref:
+        """An immutable tag on the version `source` names; an existing name is an error."""
+        with self._audit("tag.create", dataset, name, source=source):
+            version = self.version(dataset, source)
+            return versioning.create_tag(self.catalog, self.control, dataset, name, version,
+                                         self.actor, message)
+
+    def tag_delete(self, dataset: str, name: str, force: bool = False) -> None:
+        with self._audit("tag.delete", dataset, name, force=force):
+            versioning.delete_tag(self.catalog, self.control, dataset, name, self.actor, force)
+
+    def refs(self, dataset: str) -> list[Ref]:
+        self._require_dataset(dataset)
+        return self.control.refs(dataset)
+
+    def publish(
+        self, dataset: str, branch: str, message: str, target: str = "main",
+        override: str | None = None, policy: str | None = None,
+    ) -> Version:
+        """Publish `branch` onto `target` if the gate passes (or with a recorded override)."""
+        with self._audit("publish", dataset, target, branch=branch, override=override):
+            chosen = self.policy(policy)
+            checks = [policy_check(chosen)]
+            evaluate = gate(self.catalog, checks, f"{chosen.name}@{chosen.digest}", override,
+                            branch)
+            return versioning.publish_branch(self.catalog, self.control, dataset, branch,
+                                             target, message, self.actor, evaluate)
+
+    def rollback(self, dataset: str, to: str, ref: str = "main", message: str | None = None
+                 ) -> Version:
+        """Point `ref` back at the content of version/tag `to`; history keeps everything."""
+        with self._audit("rollback", dataset, ref, to=to):
+            return versioning.rollback(self.catalog, self.control, dataset, ref,
+                                       self.version(dataset, to), self.actor, message)
+
+    # reading -----------------------------------------------------------------------------
     def resolve(
         self, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
-        version_id: int | None = None,
+        version_id: int | None = None, as_of: datetime | None = None,
     ) -> Version:
-        return resolve_version(self.catalog, self.control, dataset, ref, snapshot_id, version_id)
+        """The version named by a ref, a snapshot id of any table, a version id or a time."""
+        return resolve_version(self.catalog, self.control, dataset, ref, snapshot_id,
+                               version_id, as_of)
+
+    def version(self, dataset: str, spec: str) -> Version:
+        """A ref name, or else a version id written as digits."""
+        if self.control.ref(dataset, spec) is None and spec.isdigit():
+            return self.resolve(dataset, version_id=int(spec))
+        return self.resolve(dataset, ref=spec)
 
     def sql(
-        self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None
+        self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
+        version_id: int | None = None, as_of: datetime | None = None,
     ) -> pl.DataFrame:
         """Run SQL over the dataset's tables (assets, sources, quarantine) at a version."""
-        return run_sql(self.catalog, self.resolve(dataset, ref, snapshot_id), query)
+        return run_sql(self.catalog, self.resolve(dataset, ref, snapshot_id, version_id, as_of),
+                       query)
 
     def sql_plan(
         self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None
     ) -> pl.LazyFrame:
         return plan(self.catalog, self.resolve(dataset, ref, snapshot_id), query)
 
+    def show(self, version: Version) -> dict[str, Any]:
+        """A version's record and per-table totals, from metadata only (no data files read)."""
+        tables = iceberg.load_tables(self.catalog, version.dataset)
+        totals = {}
+        for name in TABLES:
+            snapshot = tables[name].snapshot_by_id(version.snapshots[name])
+            summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+            totals[name] = {"snapshot_id": version.snapshots[name],
+                            "rows": int(summary.get("total-records", 0)),
+                            "bytes": int(summary.get("total-files-size", 0)),
+                            "files": int(summary.get("total-data-files", 0))}
+        at_version = [r.name for r in self.control.refs(version.dataset)
+                      if r.version_id == version.version_id]
+        return {**version_record(version), "refs": at_version, "tables": totals}
+
+    def diff(self, dataset: str, old: str, new: str) -> VersionDiff:
+        return diff_versions(self.catalog, self.version(dataset, old), self.version(dataset, new))
+
     def datasets(self) -> list[str]:
         return self.control.datasets()
 
-    def log(self, dataset: str, limit: int | None = None) -> list[Version]:
-        self.resolve(dataset)  # raises DatasetNotFound
-        return self.control.history(dataset, limit)
+    def log(self, dataset: str, ref: str | None = None, limit: int | None = None
+            ) -> list[Version]:
+        """Versions newest first: all of the dataset's, or the ancestry of one ref."""
+        if ref is None:
+            self._require_dataset(dataset)
+            return self.control.history(dataset, limit)
+        found = self.control.ref(dataset, ref)
+        if found is None:
+            raise RefNotFound(dataset, ref)
+        chain: list[Version] = []
+        next_id: int | None = found.version_id
+        while next_id is not None and (limit is None or len(chain) < limit):
+            version = self.control.version(next_id)
+            if version is None:
+                break
+            chain.append(version)
+            next_id = version.parent_id
+        return chain
+
+    def audit_log(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        return self.control.audit_log(dataset)
+
+    # plumbing ----------------------------------------------------------------------------
+    @contextmanager
+    def _audit(self, action: str, dataset: str, target: str, **detail: Any) -> Iterator[None]:
+        try:
+            yield
+        except LakehouseError as exc:
+            self.control.record(action, dataset, target, "denied",
+                                {**detail, "error": str(exc)}, self.actor)
+            raise
+        self.control.record(action, dataset, target, "ok", detail, self.actor)
+
+    def _require_dataset(self, dataset: str) -> None:
+        self.resolve(dataset)
 
     def _prepare_home(self) -> None:
         for uri in (self.settings.catalog.uri, self.settings.control_uri):
@@ -119,3 +250,16 @@ class Lakehouse:
         warehouse = self.settings.catalog.warehouse
         if warehouse.startswith("file://"):
             Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+def version_record(version: Version) -> dict[str, Any]:
+    """A version as plain data (for `log`, `show` and JSON output)."""
+    props = version.properties
+    return {
+        "version_id": version.version_id, "parent_id": version.parent_id,
+        "created_at": version.created_at.isoformat(), "actor": version.actor,
+        "operation": version.operation, "message": version.message,
+        "fingerprint": props.get("fingerprint"), "asset_count": props.get("asset_count", 0),
+        "counts": props.get("counts"), "verdict": props.get("verdict"),
+        "snapshots": dict(version.snapshots),
+    }

@@ -55,6 +55,19 @@ refs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+ref_log = sa.Table(
+    "lakehouse_ref_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(255), nullable=False),
+    sa.Column("ref", sa.String(255), nullable=False),
+    sa.Column("version_id", sa.Integer, nullable=True),  # NULL: the ref was deleted
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Index("ix_ref_log_lookup", "dataset", "ref", "at"),
+)
+
 ingests = sa.Table(
     "lakehouse_ingests",
     metadata,
@@ -193,19 +206,21 @@ class ControlPlane:
                         created_at=stamp, updated_at=stamp,
                     )
                 )
+                _log_ref(conn, dataset, name, version_id, actor, f"create {kind}")
         except sa.exc.IntegrityError:
             raise RefExists(dataset, name) from None
         created = self.ref(dataset, name)
         assert created is not None
         return created
 
-    def delete_ref(self, dataset: str, name: str) -> None:
+    def delete_ref(self, dataset: str, name: str, actor: str) -> None:
         with self.transaction() as conn:
             conn.execute(refs.delete().where(refs.c.dataset == dataset, refs.c.name == name))
+            _log_ref(conn, dataset, name, None, actor, "delete")
 
     def move_branch(
         self, dataset: str, name: str, expected_version_id: int, version_id: int,
-        base_version_id: int | None,
+        base_version_id: int | None, actor: str, operation: str,
     ) -> None:
         """Compare-and-swap a branch head to an existing version."""
         with self.transaction() as conn:
@@ -216,8 +231,21 @@ class ControlPlane:
                 .values(version_id=version_id, base_version_id=base_version_id,
                         updated_at=now())
             ).rowcount
+            if moved == 1:
+                _log_ref(conn, dataset, name, version_id, actor, operation)
         if moved != 1:
             raise CommitConflict(f"{dataset}@{name} moved meanwhile; nothing was changed")
+
+    def version_at(self, dataset: str, ref: str, at: datetime) -> int | None:
+        """The version `ref` pointed at, at time `at` (from the ref log)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(ref_log.c.version_id)
+                .where(ref_log.c.dataset == dataset, ref_log.c.ref == ref, ref_log.c.at <= at)
+                .order_by(ref_log.c.at.desc(), ref_log.c.seq.desc())
+                .limit(1)
+            ).first()
+        return row.version_id if row else None
 
     def datasets(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -258,6 +286,7 @@ class ControlPlane:
                         updated_at=stamp,
                     )
                 )
+                _log_ref(conn, dataset, "main", version_id, actor, "create")
         version = self.version(version_id)
         assert version is not None
         return version
@@ -293,6 +322,7 @@ class ControlPlane:
             ).rowcount
             if moved != 1:
                 raise CommitConflict(f"{dataset}@{ref} moved while publishing")
+            _log_ref(conn, dataset, ref, version_id, actor, operation)
         version = self.version(version_id)
         assert version is not None
         return version
@@ -380,6 +410,17 @@ class ControlPlane:
             query = query.where(audit.c.dataset == dataset)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _log_ref(
+    conn: Connection, dataset: str, ref: str, version_id: int | None, actor: str, operation: str
+) -> None:
+    conn.execute(
+        ref_log.insert().values(
+            dataset=dataset, ref=ref, version_id=version_id, at=now(), actor=actor,
+            operation=operation,
+        )
+    )
 
 
 def _insert_version(

@@ -54,6 +54,15 @@ class SnapshotNotFound(LakehouseError, LookupError):
         self.dataset, self.snapshot_id = dataset, snapshot_id
 
 
+class VersionExpired(LakehouseError, LookupError):
+    def __init__(self, dataset: str, version_id: int) -> None:
+        super().__init__(
+            f"version {version_id} of dataset {dataset!r} was expired by maintenance "
+            "(tag a version to keep it readable forever)"
+        )
+        self.dataset, self.version_id = dataset, version_id
+
+
 class CommitConflict(LakehouseError):
     """A ref moved under us and the change could not be re-applied."""
 

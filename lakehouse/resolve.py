@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from pyiceberg.catalog import Catalog
 
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
-from lakehouse.errors import DatasetNotFound, RefNotFound, SnapshotNotFound, UsageError
+from lakehouse.errors import (
+    DatasetNotFound,
+    RefNotFound,
+    SnapshotNotFound,
+    UsageError,
+    VersionExpired,
+)
 from lakehouse.schema import TABLES
 
 
@@ -17,24 +25,61 @@ def resolve_version(
     ref: str | None = None,
     snapshot_id: int | None = None,
     version_id: int | None = None,
+    as_of: datetime | None = None,
 ) -> Version:
-    """The version named by exactly one of ref / snapshot_id / version_id (default: main)."""
-    if sum(x is not None for x in (ref, snapshot_id, version_id)) > 1:
-        raise UsageError("give only one of a ref, a snapshot id or a version id")
+    """The version named by a ref, a version id, a snapshot id, or a time (default: main).
+
+    `as_of` combines with `ref`: the version that ref pointed at then. The version's
+    snapshots must still exist: an expired one is an error, never an empty result.
+    """
+    if sum(x is not None for x in (snapshot_id, version_id, as_of or ref)) > 1:
+        raise UsageError("give only one of a ref, a snapshot id, a version id or a time")
     if not control.refs(dataset):
         raise DatasetNotFound(dataset)
     if snapshot_id is not None:
-        return _by_snapshot(catalog, control, dataset, snapshot_id)
-    if version_id is not None:
-        version = control.version(version_id)
-        if version is None or version.dataset != dataset:
+        version = _by_snapshot(catalog, control, dataset, snapshot_id)
+    elif version_id is not None:
+        found_version = control.version(version_id)
+        if found_version is None or found_version.dataset != dataset:
             raise RefNotFound(dataset, f"version {version_id}")
-        return version
-    name = ref or "main"
-    found = control.ref(dataset, name)
-    if found is None:
-        raise RefNotFound(dataset, name)
-    version = control.version(found.version_id)
+        version = found_version
+    elif as_of is not None:
+        version = _as_of(control, dataset, ref or "main", as_of)
+    else:
+        found = control.ref(dataset, ref or "main")
+        if found is None:
+            raise RefNotFound(dataset, ref or "main")
+        head = control.version(found.version_id)
+        assert head is not None
+        version = head
+    require_readable(catalog, version)
+    return version
+
+
+def require_readable(catalog: Catalog, version: Version) -> None:
+    """Refuse a version whose snapshots maintenance has expired."""
+    if version.properties.get("expired"):
+        raise VersionExpired(version.dataset, version.version_id)
+    tables = iceberg.load_tables(catalog, version.dataset)
+    for name, snapshot_id in version.snapshots.items():
+        if name in tables and tables[name].snapshot_by_id(snapshot_id) is None:
+            raise VersionExpired(version.dataset, version.version_id)
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time; 'Z' and a missing zone both mean UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"not an ISO-8601 time: {text!r} (e.g. 2026-11-01T00:00Z)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _as_of(control: ControlPlane, dataset: str, ref: str, moment: datetime) -> Version:
+    version_id = control.version_at(dataset, ref, moment.astimezone(timezone.utc))
+    if version_id is None:
+        raise RefNotFound(dataset, f"{ref} as of {moment.isoformat()} (it did not exist yet)")
+    version = control.version(version_id)
     assert version is not None
     return version
 

@@ -166,7 +166,6 @@ def run_ingest(
         bytes_added=committer.bytes_added, decoded=committer.decoded,
         snapshots=dict(version.snapshots), seconds=time.perf_counter() - started,
     )
-    control.record("ingest", request.dataset, request.ref, "ok", report.to_dict(), actor)
     return report
 
 

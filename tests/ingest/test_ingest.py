@@ -180,8 +180,13 @@ def test_a_loosened_policy_accepts_what_the_default_quarantines(lake, tmp_path):
     )
     loose = tmp_path / "loose.toml"
     loose.write_text(text.replace('name = "default"', 'name = "loose"'))
-    relaxed = lake.ingest([root], "ds", policy=str(loose))
+    with pytest.raises(UsageError, match="main only takes ingests under its policy"):
+        lake.ingest([root], "ds", policy=str(loose))
+    lake.branch_create("ds", "gray")
+    relaxed = lake.ingest([root], "ds", ref="gray", policy=str(loose))
     assert relaxed.counts["added"] == 1 and relaxed.decoded == 1
+    assert lake.sql("SELECT count(*) FROM assets", "ds", ref="gray").item() == 1
+    assert lake.sql("SELECT count(*) FROM assets", "ds").item() == 0
 
 
 def test_file_root_and_bad_roots(lake, tmp_path):
