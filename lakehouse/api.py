@@ -5,7 +5,7 @@ Every operation that changes something is recorded in the audit log, allowed or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -21,7 +21,7 @@ from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.diff import VersionDiff, diff_versions
 from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
-from lakehouse.gate import gate, policy_check
+from lakehouse.gate import Check, gate, policy_check
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.policy import Policy, load_policy
@@ -141,11 +141,15 @@ class Lakehouse:
     def publish(
         self, dataset: str, branch: str, message: str, target: str = "main",
         override: str | None = None, policy: str | None = None,
+        checks: Sequence[Check] = (),
     ) -> Version:
-        """Publish `branch` onto `target` if the gate passes (or with a recorded override)."""
+        """Publish `branch` onto `target` if the gate passes (or with a recorded override).
+
+        The gate runs the policy check plus any extra `checks`.
+        """
         with self._audit("publish", dataset, target, branch=branch, override=override):
             chosen = self.policy(policy)
-            checks = [policy_check(chosen)]
+            checks = [policy_check(chosen), *checks]
             evaluate = gate(self.catalog, checks, f"{chosen.name}@{chosen.digest}", override,
                             branch)
             return versioning.publish_branch(self.catalog, self.control, dataset, branch,

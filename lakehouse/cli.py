@@ -7,8 +7,10 @@ traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import LakehouseError, UsageError
@@ -21,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
+        args.parser.print_help(sys.stderr)
         return 2
     output = Output(json_mode=getattr(args, "json", False))
     try:
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="TOML file overriding conf/default.toml")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.set_defaults(parser=parser)
 
     init = _command(commands, "init", "create the catalog, warehouse and control tables", _init)
     _json_flag(init)
@@ -70,8 +73,91 @@ def build_parser() -> argparse.ArgumentParser:
 
     log = _command(commands, "log", "list a dataset's versions, newest first", _log)
     log.add_argument("dataset")
+    log.add_argument("--ref", help="only the ancestry of this branch or tag")
     log.add_argument("--limit", "-n", type=int, default=None)
     _json_flag(log)
+
+    show = _command(commands, "show", "show one version (time travel: ref, version, snapshot, "
+                    "time)", _show)
+    show.add_argument("dataset")
+    _version_options(show)
+    _json_flag(show)
+
+    branch = _command(commands, "branch", "create, list or delete work branches", None)
+    branch_ops = branch.add_subparsers(title="branch commands", metavar="ACTION")
+    create = _command(branch_ops, "create", "create a branch from a ref's head", _branch_create)
+    create.add_argument("dataset")
+    create.add_argument("name")
+    create.add_argument("--from", dest="source", default="main",
+                        help="branch, tag or version id (default main)")
+    create.add_argument("--message", "-m", default="")
+    _json_flag(create)
+    listing = _command(branch_ops, "list", "list branches", _branch_list)
+    listing.add_argument("dataset")
+    _json_flag(listing)
+    delete = _command(branch_ops, "delete", "delete a branch (its versions stay in history)",
+                      _branch_delete)
+    delete.add_argument("dataset")
+    delete.add_argument("name")
+    _json_flag(delete)
+
+    tag = _command(commands, "tag", "create, list or delete immutable release tags", None)
+    tag_ops = tag.add_subparsers(title="tag commands", metavar="ACTION")
+    create = _command(tag_ops, "create", "tag a version; an existing tag is never moved",
+                      _tag_create)
+    create.add_argument("dataset")
+    create.add_argument("name")
+    create.add_argument("--ref", dest="source", default="main",
+                        help="branch, tag or version id to tag (default main)")
+    create.add_argument("--message", "-m", default="")
+    _json_flag(create)
+    listing = _command(tag_ops, "list", "list tags", _tag_list)
+    listing.add_argument("dataset")
+    _json_flag(listing)
+    delete = _command(tag_ops, "delete", "delete a tag (needs --force; recorded)", _tag_delete)
+    delete.add_argument("dataset")
+    delete.add_argument("name")
+    delete.add_argument("--force", action="store_true", help="really delete an immutable tag")
+    _json_flag(delete)
+
+    publish = _command(commands, "publish", "publish a branch onto main through the gate",
+                       _publish)
+    publish.add_argument("dataset")
+    publish.add_argument("branch")
+    publish.add_argument("--message", "-m", required=True)
+    publish.add_argument("--onto", default="main", help="target branch (default main)")
+    publish.add_argument("--override", metavar="MESSAGE",
+                         help="publish despite gate failures; the message is recorded")
+    publish.add_argument("--policy", help="gate policy (default: the configured policy)")
+    _json_flag(publish)
+
+    diff = _command(commands, "diff", "compare two versions (refs or version ids)", _diff)
+    diff.add_argument("dataset")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--limit", type=int, default=50, help="asset ids listed (default 50)")
+    _json_flag(diff)
+
+    rollback = _command(commands, "rollback", "point a branch back at an earlier version",
+                        _rollback)
+    rollback.add_argument("dataset")
+    rollback.add_argument("--to", required=True, help="version id or tag")
+    rollback.add_argument("--ref", default="main", help="branch to move (default main)")
+    rollback.add_argument("--message", "-m")
+    _json_flag(rollback)
+
+    export = _command(commands, "export", "write a version's original bytes and a manifest",
+                      _export)
+    export.add_argument("dataset")
+    export.add_argument("--to", required=True, dest="destination", help="output directory")
+    _version_options(export)
+    _json_flag(export)
+
+    verify = _command(commands, "verify", "recompute every asset's sha256 and the fingerprint",
+                      _verify)
+    verify.add_argument("dataset")
+    _version_options(verify)
+    _json_flag(verify)
 
     demo = _command(commands, "demo", "ingest a messy sample drop made from bundled photos",
                     _demo)
@@ -82,10 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command(
-    commands: Any, name: str, summary: str, handler: Handler
+    commands: Any, name: str, summary: str, handler: Handler | None
 ) -> argparse.ArgumentParser:
+    """A subcommand; one without a handler is a group that prints its help."""
     sub = commands.add_parser(name, help=summary, description=summary)
-    sub.set_defaults(handler=handler)
+    sub.set_defaults(handler=handler, parser=sub)
     return sub
 
 
@@ -96,7 +183,20 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def _version_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--ref", help="branch or tag (default main)")
+    group.add_argument("--version", type=int, dest="version_id", help="version id (see log)")
     group.add_argument("--snapshot", type=int, help="Iceberg snapshot id of any dataset table")
+    parser.add_argument("--as-of", help="time (ISO-8601): the version --ref (default main) "
+                        "pointed at then")
+
+
+def _resolve(lh: Any, args: argparse.Namespace) -> Any:
+    from lakehouse.resolve import parse_time
+
+    as_of = parse_time(args.as_of) if args.as_of else None
+    if as_of is not None and (args.snapshot or args.version_id):
+        raise UsageError("--as-of combines only with --ref")
+    return lh.resolve(args.dataset, ref=args.ref, snapshot_id=args.snapshot,
+                      version_id=args.version_id, as_of=as_of)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -146,8 +246,8 @@ def _ingest_text(report: Any) -> str:
     lines = [
         f"ingest {report.ingest_id} -> {report.dataset}@{report.ref} "
         f"(version {report.version_id}{', resumed' if report.resumed else ''})",
-        f"  files found  {report.files}",
-        *(f"  {outcome:12} {n}" for outcome, n in report.counts.items()),
+        f"  files found      {report.files}",
+        *(f"  {outcome:16} {n}" for outcome, n in report.counts.items()),
     ]
     if report.reasons:
         lines.append("  quarantine reasons: " + ", ".join(
@@ -157,7 +257,10 @@ def _ingest_text(report: Any) -> str:
 
 
 def _sql(args: argparse.Namespace, out: Output) -> int:
-    frame = _open(args).sql(args.query, args.dataset, ref=args.ref, snapshot_id=args.snapshot)
+    from lakehouse.query import run_sql
+
+    lh = _open(args)
+    frame = run_sql(lh.catalog, _resolve(lh, args), args.query)
     print(frame_to_text(frame, args.format))
     return 0
 
@@ -176,19 +279,140 @@ def _datasets(args: argparse.Namespace, out: Output) -> int:
 
 
 def _log(args: argparse.Namespace, out: Output) -> int:
-    versions = _open(args).log(args.dataset, args.limit)
-    data = [
-        {"version_id": v.version_id, "parent_id": v.parent_id, "created_at": v.created_at,
-         "actor": v.actor, "operation": v.operation, "message": v.message,
-         "snapshots": dict(v.snapshots), "properties": dict(v.properties)}
-        for v in versions
-    ]
-    text = "\n".join(
-        f"{v.version_id:>6}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.actor:10} {v.operation:8} "
-        f"{v.message}" for v in versions
-    )
-    out.result(data, text)
+    from lakehouse.api import version_record
+
+    versions = _open(args).log(args.dataset, args.ref, args.limit)
+    data = [version_record(v) for v in versions]
+    out.result(data, "\n".join(_version_line(v) for v in data))
     return 0
+
+
+def _version_line(v: dict[str, Any]) -> str:
+    fingerprint = (v["fingerprint"] or "")[:12]
+    snapshots = " ".join(f"{k}={s}" for k, s in v["snapshots"].items())
+    return (f"{v['version_id']:>6}  {v['created_at'][:19]}  {v['actor']:10} {v['operation']:9} "
+            f"assets={v['asset_count']:<7} fp={fingerprint:12}  {v['message']}\n"
+            f"        {snapshots}")
+
+
+def _show(args: argparse.Namespace, out: Output) -> int:
+    lh = _open(args)
+    info = lh.show(_resolve(lh, args))
+    lines = [_version_line(info), f"  refs here: {', '.join(info['refs']) or '-'}"]
+    lines += [f"  {name:10} {t['rows']:>9} rows {t['files']:>5} files {t['bytes']:>13} bytes"
+              for name, t in info["tables"].items()]
+    if info["verdict"]:
+        lines.append(f"  gate: {json.dumps(info['verdict'])}")
+    out.result(info, "\n".join(lines))
+    return 0
+
+
+def _ref_data(ref: Any) -> dict[str, Any]:
+    return {"name": ref.name, "kind": ref.kind, "version_id": ref.version_id,
+            "base_version_id": ref.base_version_id, "actor": ref.actor, "message": ref.message,
+            "created_at": ref.created_at.isoformat()}
+
+
+def _ref_lines(refs: list[Any]) -> str:
+    return "\n".join(f"{r.name:24} {r.kind:6} version {r.version_id:<6} {r.message}"
+                     for r in refs) or "(none)"
+
+
+def _branch_create(args: argparse.Namespace, out: Output) -> int:
+    ref = _open(args).branch_create(args.dataset, args.name, args.source, args.message)
+    out.result(_ref_data(ref), f"branch {ref.name} created at version {ref.version_id}")
+    return 0
+
+
+def _branch_list(args: argparse.Namespace, out: Output) -> int:
+    refs = [r for r in _open(args).refs(args.dataset) if r.kind == "branch"]
+    out.result([_ref_data(r) for r in refs], _ref_lines(refs))
+    return 0
+
+
+def _branch_delete(args: argparse.Namespace, out: Output) -> int:
+    _open(args).branch_delete(args.dataset, args.name)
+    out.result({"deleted": args.name}, f"branch {args.name} deleted")
+    return 0
+
+
+def _tag_create(args: argparse.Namespace, out: Output) -> int:
+    ref = _open(args).tag_create(args.dataset, args.name, args.source, args.message)
+    out.result(_ref_data(ref), f"tag {ref.name} -> version {ref.version_id}")
+    return 0
+
+
+def _tag_list(args: argparse.Namespace, out: Output) -> int:
+    refs = [r for r in _open(args).refs(args.dataset) if r.kind == "tag"]
+    out.result([_ref_data(r) for r in refs], _ref_lines(refs))
+    return 0
+
+
+def _tag_delete(args: argparse.Namespace, out: Output) -> int:
+    _open(args).tag_delete(args.dataset, args.name, force=args.force)
+    out.result({"deleted": args.name}, f"tag {args.name} deleted (recorded in the audit log)")
+    return 0
+
+
+def _publish(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.api import version_record
+
+    version = _open(args).publish(args.dataset, args.branch, args.message, target=args.onto,
+                                  override=args.override, policy=args.policy)
+    data = version_record(version)
+    out.result(data, f"published {args.branch} onto {args.onto}: version {version.version_id}, "
+                     f"{data['asset_count']} assets, fingerprint {data['fingerprint'][:12]}")
+    return 0
+
+
+def _diff(args: argparse.Namespace, out: Output) -> int:
+    result = _open(args).diff(args.dataset, args.old, args.new)
+    data = result.to_dict(limit=args.limit)
+    lines = [f"{args.old} (version {result.from_version}) -> {args.new} "
+             f"(version {result.to_version}): +{len(result.added)} -{len(result.removed)} assets"]
+    lines += [f"  {t:14} +{c['added']} -{c['removed']}" for t, c in result.media_types.items()]
+    lines += [f"  ledger {k:16} {v:+d}" for k, v in result.ledger.items()]
+    lines += [f"  quarantine {k:30} {v:+d}" for k, v in result.quarantine.items()]
+    lines += [f"  + {a}" for a in result.added[: args.limit]]
+    lines += [f"  - {a}" for a in result.removed[: args.limit]]
+    out.result(data, "\n".join(lines))
+    return 0
+
+
+def _rollback(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.api import version_record
+
+    version = _open(args).rollback(args.dataset, args.to, ref=args.ref, message=args.message)
+    out.result(version_record(version),
+               f"{args.ref} now at version {version.version_id} (content of {args.to})")
+    return 0
+
+
+def _export(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.export import export_version
+
+    lh = _open(args)
+    report = export_version(lh.catalog, _resolve(lh, args), Path(args.destination))
+    data = report.to_dict()
+    out.result(data, f"exported {report.files} files ({report.bytes} bytes) to "
+                     f"{report.destination}; manifest {report.manifest}")
+    return 0
+
+
+def _verify(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.verify import verify_version
+
+    lh = _open(args)
+    report = verify_version(lh.catalog, _resolve(lh, args))
+    data = report.to_dict()
+    lines = [f"verified {report.assets} assets ({report.bytes} bytes) in {report.files} files: "
+             + ("OK" if report.ok else "PROBLEMS FOUND"),
+             f"  fingerprint expected {report.fingerprint_expected}",
+             f"  fingerprint actual   {report.fingerprint_actual}"]
+    lines += [f"  {m.problem}: asset {m.asset_id or '-'} in {m.data_file} row {m.row}"
+              for m in report.mismatches]
+    out.result(data, "\n".join(lines))
+    return 0 if report.ok else 5
 
 
 def _demo(args: argparse.Namespace, out: Output) -> int:
