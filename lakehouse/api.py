@@ -5,6 +5,7 @@ Every operation that changes something is recorded in the audit log, allowed or 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,7 +17,7 @@ import polars as pl
 from pyiceberg.catalog import Catalog
 
 from lakehouse import tables as iceberg
-from lakehouse import versioning
+from lakehouse import maintenance, versioning
 from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.diff import VersionDiff, diff_versions
@@ -24,6 +25,7 @@ from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageErro
 from lakehouse.gate import Check, gate, policy_check
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
+from lakehouse.maintenance import MaintenanceReport
 from lakehouse.policy import Policy, load_policy
 from lakehouse.query import plan, run_sql
 from lakehouse.raykit import task_submitter
@@ -103,12 +105,14 @@ class Lakehouse:
                     f"ingest with {chosen.name!r} into a branch and publish it"
                 )
             submit, collect = task_submitter(self.settings.ray, inspect_files, chosen.image)
-            return run_ingest(
+            report = run_ingest(
                 self.catalog, self.control, chosen, request, submit=submit, collect=collect,
                 commit_bytes=self.settings.ingest.commit_bytes,
                 files_per_task=self.settings.ingest.files_per_task,
                 on_progress=on_progress, on_total=on_total,
             )
+        self._auto_maintain(dataset)
+        return report
 
     def branch_create(
         self, dataset: str, name: str, source: str = "main", message: str = ""
@@ -152,15 +156,48 @@ class Lakehouse:
             checks = [policy_check(chosen), *checks]
             evaluate = gate(self.catalog, checks, f"{chosen.name}@{chosen.digest}", override,
                             branch)
-            return versioning.publish_branch(self.catalog, self.control, dataset, branch,
-                                             target, message, self.actor, evaluate)
+            version = versioning.publish_branch(self.catalog, self.control, dataset, branch,
+                                                target, message, self.actor, evaluate)
+        self._auto_maintain(dataset)
+        return version
 
     def rollback(self, dataset: str, to: str, ref: str = "main", message: str | None = None
                  ) -> Version:
         """Point `ref` back at the content of version/tag `to`; history keeps everything."""
         with self._audit("rollback", dataset, ref, to=to):
-            return versioning.rollback(self.catalog, self.control, dataset, ref,
-                                       self.version(dataset, to), self.actor, message)
+            version = versioning.rollback(self.catalog, self.control, dataset, ref,
+                                          self.version(dataset, to), self.actor, message)
+        self._auto_maintain(dataset)
+        return version
+
+    def maintain(
+        self, dataset: str, keep_versions: int | None = None, grace_seconds: int | None = None,
+        compact: bool = True,
+    ) -> MaintenanceReport:
+        """Compact small files, expire snapshots no retained version needs, delete orphans."""
+        started = time.perf_counter()
+        report = MaintenanceReport(dataset)
+        history = self.settings.history
+        with self._audit("maintain", dataset, "main", compact=compact):
+            self._require_dataset(dataset)
+            if compact:
+                maintenance.compact(self.catalog, self.control, dataset, self.actor,
+                                    small_bytes=32 * 1024 * 1024,
+                                    target_bytes=256 * 1024 * 1024, report=report)
+            maintenance.expire(self.catalog, self.control, dataset,
+                               keep_versions or history.keep_versions, report)
+            maintenance.collect_garbage(
+                self.catalog, dataset,
+                history.gc_grace_seconds if grace_seconds is None else grace_seconds, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _auto_maintain(self, dataset: str) -> None:
+        """Expire and collect when a table's snapshot count passes the configured bound."""
+        limit = self.settings.history.auto_expire_snapshots
+        tables = iceberg.load_tables(self.catalog, dataset)
+        if any(len(t.metadata.snapshots) > limit for t in tables.values()):
+            self.maintain(dataset, compact=False)
 
     # reading -----------------------------------------------------------------------------
     def resolve(

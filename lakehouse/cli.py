@@ -146,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--message", "-m")
     _json_flag(rollback)
 
+    maintain = _command(commands, "maintain", "compact small files, expire unneeded snapshots, "
+                        "delete unreferenced files", _maintain)
+    maintain.add_argument("dataset")
+    maintain.add_argument("--keep-versions", type=int,
+                          help="newest versions kept readable (refs and tags always are)")
+    maintain.add_argument("--grace-seconds", type=int,
+                          help="never delete unreferenced files younger than this")
+    maintain.add_argument("--no-compact", action="store_true", help="skip compaction")
+    _json_flag(maintain)
+
     export = _command(commands, "export", "write a version's original bytes and a manifest",
                       _export)
     export.add_argument("dataset")
@@ -385,6 +395,17 @@ def _rollback(args: argparse.Namespace, out: Output) -> int:
     version = _open(args).rollback(args.dataset, args.to, ref=args.ref, message=args.message)
     out.result(version_record(version),
                f"{args.ref} now at version {version.version_id} (content of {args.to})")
+    return 0
+
+
+def _maintain(args: argparse.Namespace, out: Output) -> int:
+    report = _open(args).maintain(args.dataset, args.keep_versions, args.grace_seconds,
+                                  compact=not args.no_compact)
+    text = (f"compacted {report.compacted or 'nothing'}; expired "
+            f"{sum(report.expired_snapshots.values())} snapshots and "
+            f"{len(report.expired_versions)} versions; deleted {report.deleted_files} files "
+            f"({report.deleted_bytes} bytes) in {report.seconds:.1f} s")
+    out.result(report.to_dict(), text)
     return 0
 
 

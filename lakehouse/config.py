@@ -23,6 +23,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "control": {"uri": str},
     "ray": {"address": str, "num_cpus": int},
     "ingest": {"policy": str, "commit_mb": int, "files_per_task": int},
+    "history": {"keep_versions": int, "auto_expire_snapshots": int, "gc_grace_seconds": int},
 }
 
 
@@ -52,12 +53,20 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    keep_versions: int  # newest versions kept readable besides refs and tags
+    auto_expire_snapshots: int  # maintenance runs by itself when a table has more snapshots
+    gc_grace_seconds: int  # unreferenced files younger than this are never deleted
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     catalog: CatalogSettings
     control_uri: str
     ray: RaySettings
     ingest: IngestSettings
+    history: HistorySettings
 
     @classmethod
     def embedded(cls, home: str | Path) -> Settings:
@@ -84,7 +93,7 @@ def load_settings(
         section: {key: _expand(value, home) for key, value in keys.items()}
         for section, keys in layers.items()
     }
-    catalog, ray, ingest = values["catalog"], values["ray"], values["ingest"]
+    catalog, ray, ingest, history = (values[k] for k in ("catalog", "ray", "ingest", "history"))
     if catalog["type"] not in ("sql", "rest"):
         raise ConfigError(f"catalog.type must be 'sql' or 'rest', not {catalog['type']!r}")
     control_uri = values["control"]["uri"] or (catalog["uri"] if catalog["type"] == "sql" else "")
@@ -93,6 +102,8 @@ def load_settings(
     ray_address = env.get("RAY_ADDRESS") or ray["address"] or None
     if ingest["commit_mb"] <= 0 or ingest["files_per_task"] <= 0:
         raise ConfigError("ingest.commit_mb and ingest.files_per_task must be positive")
+    if history["keep_versions"] < 1 or history["auto_expire_snapshots"] < 1:
+        raise ConfigError("history.keep_versions and history.auto_expire_snapshots must be >= 1")
     return Settings(
         home=home,
         catalog=CatalogSettings(
@@ -108,6 +119,7 @@ def load_settings(
             commit_bytes=ingest["commit_mb"] * 1024 * 1024,
             files_per_task=ingest["files_per_task"],
         ),
+        history=HistorySettings(**history),
     )
 
 

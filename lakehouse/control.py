@@ -327,6 +327,24 @@ class ControlPlane:
         assert version is not None
         return version
 
+    def mark_expired(self, version_ids: list[int]) -> None:
+        """Record that maintenance removed (part of) these versions' snapshots."""
+        if not version_ids:
+            return
+        stamp = now().isoformat()
+        with self.transaction() as conn:
+            for version_id in version_ids:
+                row = conn.execute(
+                    sa.select(versions.c.properties).where(versions.c.version_id == version_id)
+                ).first()
+                if row is None:
+                    continue
+                properties = {**json.loads(row.properties), "expired": stamp}
+                conn.execute(
+                    versions.update().where(versions.c.version_id == version_id)
+                    .values(properties=json.dumps(properties, sort_keys=True))
+                )
+
     def version_of_ingest(self, dataset: str, ingest_id: str) -> Version | None:
         """The version an ingest published, if it got that far."""
         marker = json.dumps({"ingest_id": ingest_id})[1:-1]
@@ -365,6 +383,14 @@ class ControlPlane:
                 .order_by(ingests.c.created_at.desc())
             ).mappings().first()
         return _ingest(row) if row else None
+
+    def running_ingests(self, dataset: str) -> list[IngestRun]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(ingests).where(ingests.c.dataset == dataset,
+                                         ingests.c.status == "running")
+            ).mappings().all()
+        return [_ingest(row) for row in rows]
 
     def checkpoint_ingest(self, ingest_id: str, checkpoint: Mapping[str, int], batches: int) -> None:
         with self.transaction() as conn:

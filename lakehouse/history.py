@@ -47,8 +47,11 @@ def read_columns(table: Table, files: list[DataFile], columns: list[str]) -> Ite
             yield from parquet.iter_batches(columns=columns, batch_size=65_536)
 
 
-def key_set(table: Table, files: list[DataFile], column: str) -> set[str]:
-    keys: set[str] = set()
+def key_values(table: Table, files: list[DataFile], column: str) -> Iterator[str]:
+    """Every non-null value of `column` in the files, row by row (duplicates kept)."""
     for batch in read_columns(table, files, [column]):
-        keys.update(v for v in batch.column(0).to_pylist() if v is not None)
-    return keys
+        yield from (v for v in batch.column(0).to_pylist() if v is not None)
+
+
+def key_set(table: Table, files: list[DataFile], column: str) -> set[str]:
+    return set(key_values(table, files, column))

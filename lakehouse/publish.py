@@ -23,7 +23,7 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.fingerprint import SetHash, asset_element
 from lakehouse.errors import CommitConflict, RefNotFound
-from lakehouse.history import added_files, key_set, read_columns
+from lakehouse.history import added_files, key_set, key_values, read_columns
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
 
 _MAX_ATTEMPTS = 50
@@ -46,15 +46,21 @@ def publish_work_branch(
     properties: Mapping[str, Any],
     gate: Gate | None = None,
     retry_when_moved: bool = True,
+    rebase: bool = True,
 ) -> Version:
     """Move `target_ref` to the work branch's content and drop the work branch.
 
     A table the work never wrote to has no work branch: it keeps the target's snapshot.
     With `retry_when_moved` false, losing the compare-and-swap to a concurrent publish is a
-    CommitConflict (the gate's verdict was for a target that no longer is the head).
+    CommitConflict (the gate's verdict was for a target that no longer is the head). Work
+    that is not a pure append (compaction) passes `rebase=False`: if the target moved at all,
+    it is a CommitConflict.
     """
     for _ in range(_MAX_ATTEMPTS):
         current = _ref_version(control, dataset, target_ref)
+        if current.version_id != fork.version_id and not rebase:
+            iceberg.drop_branch_everywhere(catalog, dataset, work_branch)
+            raise CommitConflict(f"{dataset}@{target_ref} moved meanwhile; nothing was changed")
         if current.version_id != fork.version_id:
             _rebase(catalog, dataset, work_branch, fork, current)
             fork = current
@@ -85,11 +91,16 @@ def publish_work_branch(
 def fingerprint_properties(
     catalog: Catalog, dataset: str, parent: Version, heads: Mapping[str, int]
 ) -> dict[str, Any]:
-    """The new version's fingerprint, from the parent's plus the assets the heads add."""
+    """The new version's fingerprint: the parent's, plus the rows of data files the heads
+    add, minus the rows of files they drop (a compaction does both and nets to zero)."""
     table = iceberg.load_tables(catalog, dataset)[ASSETS]
-    added = key_set(table, added_files(table, heads[ASSETS], parent.snapshots[ASSETS]),
-                    "asset_id")
-    state = parent_fingerprint(parent).add(asset_element(a) for a in sorted(added))
+    head, base = heads[ASSETS], parent.snapshots[ASSETS]
+    state = parent_fingerprint(parent)
+    if head != base:
+        gained = added_files(table, head, base)
+        lost = added_files(table, base, head)
+        state = state.add(asset_element(a) for a in key_values(table, gained, "asset_id"))
+        state = state.remove(asset_element(a) for a in key_values(table, lost, "asset_id"))
     return {"fingerprint": state.digest(), "lthash": state.encode(), "asset_count": state.count}
 
 

@@ -101,6 +101,10 @@ _COMMON_PROPERTIES = {
     "commit.retry.max-wait-ms": "2000",
     # Fast appends leave one manifest per commit; merge them so scan planning stays cheap.
     "commit.manifest-merge.enabled": "true",
+    "commit.manifest.min-count-to-merge": "16",
+    # Every commit writes a metadata.json; keep the last few, not one per commit forever.
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
     "format-version": "2",
 }
 
