@@ -155,3 +155,55 @@ def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(tmp_p
     assert len(shared) == 10
     assert all(sorted(v) == ["added", "already_present"] for v in shared)
     assert len(lake.log("ds")) == 3  # created, then one version per ingest
+
+
+def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lakehouse", *argv], env=_cli_env(home),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_racing_branch_writers_and_racing_publishes_in_processes(tmp_path, ray_cluster):
+    home = tmp_path / "home"
+    base = tmp_path / "base"
+    _make_tree(base, range(0, 2))
+    assert _cli(home, "ingest", str(base), "-d", "ds", "--no-progress").returncode == 0
+    trees = {}
+    for name, seeds in (("left", range(10, 25)), ("right", range(30, 45))):
+        assert _cli(home, "branch", "create", "ds", name).returncode == 0
+        trees[name] = tmp_path / name
+        _make_tree(trees[name], seeds, name)
+
+    # two writers on two branches of one dataset at once: both must land
+    writers = [
+        subprocess.Popen([sys.executable, "-m", "lakehouse", "ingest", str(trees[name]), "-d",
+                          "ds", "--branch", name, "--no-progress"], env=_cli_env(home),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name in trees
+    ]
+    for proc in writers:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    lake = Lakehouse(Settings.embedded(home))
+    for name in trees:
+        assert lake.sql("SELECT count(*) FROM assets", "ds", ref=name).item() == 17
+
+    # two publishes at once: each lands (possibly re-applied) or is refused cleanly
+    publishers = [
+        subprocess.Popen([sys.executable, "-m", "lakehouse", "publish", "ds", name, "-m", name],
+                         env=_cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+        for name in trees
+    ]
+    codes = []
+    for proc in publishers:
+        _, err = proc.communicate(timeout=300)
+        codes.append(proc.returncode)
+        assert proc.returncode in (0, 3), err
+        if proc.returncode == 3:
+            assert "moved while publishing" in err and "Traceback" not in err
+    assert 0 in codes
+    for name, code in zip(trees, codes, strict=True):
+        if code == 3:
+            assert _cli(home, "publish", "ds", name, "-m", "retry").returncode == 0
+    ids = lake.sql("SELECT asset_id FROM assets", "ds")["asset_id"].to_list()
+    assert len(ids) == len(set(ids)) == 32
