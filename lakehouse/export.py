@@ -65,6 +65,8 @@ def export_version(
     table, files = data_files(catalog, version)
     expected = sum(f.record_count for f in files)
     summary = summary_json(version, expected)
+    if destination.exists() and not destination.is_dir():
+        raise UsageError(f"cannot export into {destination}: it is not a directory")
     destination.mkdir(parents=True, exist_ok=True)
     _refuse_other_export(destination / MANIFEST_SUMMARY, summary)
     report = ExportReport(version.dataset, version.version_id, str(destination), files=0,

@@ -10,8 +10,11 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyiceberg.manifest import DataFile, ManifestEntryStatus
+from pyiceberg.manifest import DataFile, ManifestEntryStatus, ManifestFile
 from pyiceberg.table import Table
+
+_MANIFEST_CACHE: dict[str, dict[str, DataFile]] = {}
+_MANIFEST_CACHE_SIZE = 512
 
 
 def live_files(table: Table, snapshot_id: int | None) -> dict[str, DataFile]:
@@ -23,10 +26,32 @@ def live_files(table: Table, snapshot_id: int | None) -> dict[str, DataFile]:
         raise LookupError(f"snapshot {snapshot_id} is missing from {table.name()} metadata")
     files: dict[str, DataFile] = {}
     for manifest in snapshot.manifests(table.io):
-        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-            if entry.status != ManifestEntryStatus.DELETED:
-                files[entry.data_file.file_path] = entry.data_file
+        files.update(_manifest_files(table, manifest))
     return files
+
+
+def _manifest_files(table: Table, manifest: ManifestFile) -> dict[str, DataFile]:
+    """Live entries of one manifest. Manifests are immutable files, so they are cached by
+    path: a publish reads the same ones for the rebase, the gate and the fingerprint."""
+    cached = _MANIFEST_CACHE.get(manifest.manifest_path)
+    if cached is None:
+        cached = {
+            entry.data_file.file_path: entry.data_file
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+            if entry.status != ManifestEntryStatus.DELETED
+        }
+        if len(_MANIFEST_CACHE) >= _MANIFEST_CACHE_SIZE:
+            _MANIFEST_CACHE.pop(next(iter(_MANIFEST_CACHE)))
+        _MANIFEST_CACHE[manifest.manifest_path] = cached
+    return cached
+
+
+def file_changes(table: Table, head: int, base: int | None
+                 ) -> tuple[list[DataFile], list[DataFile]]:
+    """(files visible at `head` but not at `base`, files visible at `base` but not at `head`)."""
+    after, before = live_files(table, head), live_files(table, base)
+    return ([f for p, f in after.items() if p not in before],
+            [f for p, f in before.items() if p not in after])
 
 
 def added_files(table: Table, head: int, base: int | None) -> list[DataFile]:
@@ -35,8 +60,7 @@ def added_files(table: Table, head: int, base: int | None) -> list[DataFile]:
     A set difference of two snapshots' manifests, so it needs neither an ancestry walk nor
     the intermediate snapshots (which maintenance may have expired).
     """
-    before = live_files(table, base)
-    return [f for path, f in live_files(table, head).items() if path not in before]
+    return file_changes(table, head, base)[0]
 
 
 def read_columns(table: Table, files: list[DataFile], columns: list[str]) -> Iterator[pa.RecordBatch]:

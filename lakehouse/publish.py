@@ -23,7 +23,7 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.fingerprint import SetHash, asset_element
 from lakehouse.errors import CommitConflict, RefNotFound
-from lakehouse.history import added_files, key_set, key_values, read_columns
+from lakehouse.history import added_files, file_changes, key_set, key_values, read_columns
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
 
 _MAX_ATTEMPTS = 50
@@ -97,8 +97,7 @@ def fingerprint_properties(
     head, base = heads[ASSETS], parent.snapshots[ASSETS]
     state = parent_fingerprint(parent)
     if head != base:
-        gained = added_files(table, head, base)
-        lost = added_files(table, base, head)
+        gained, lost = file_changes(table, head, base)
         state = state.add(asset_element(a) for a in key_values(table, gained, "asset_id"))
         state = state.remove(asset_element(a) for a in key_values(table, lost, "asset_id"))
     return {"fingerprint": state.digest(), "lthash": state.encode(), "asset_count": state.count}

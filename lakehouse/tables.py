@@ -109,7 +109,8 @@ def append(
                        if table.properties.get(k) != v}
             if changed:
                 tx.set_properties(changed)
-            _fork_if_missing(tx, branch, fork_from)
+            if branch not in table.metadata.refs:
+                _fork(tx, branch, fork_from)
             tx.append(data.cast(table.schema().as_arrow()), snapshot_properties=dict(properties),
                       branch=branch)
         return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
@@ -182,9 +183,7 @@ def drop_branch_everywhere(catalog: Catalog, dataset: str, branch: str) -> None:
         remove_branch(catalog, f"{dataset}.{name}", branch)
 
 
-def _fork_if_missing(tx: Transaction, branch: str, fork_from: int | None) -> None:
-    if branch in tx.table_metadata.refs:
-        return
+def _fork(tx: Transaction, branch: str, fork_from: int | None) -> None:
     if fork_from is None:
         raise LookupError(f"branch {branch!r} does not exist and no fork point was given")
     ManageSnapshots(tx).create_branch(fork_from, branch).commit()

@@ -2,9 +2,11 @@
 
 Iceberg and Parquet do not notice a flipped byte inside an uncompressed image (DESIGN.md); only
 our per-row sha256 against `asset_id` does. Data files are read directly with pyarrow, so a
-problem is reported with its data file and row; the unit of work is one row group, read
-`BATCH_ROWS` rows at a time in a thread pool (hashlib releases the GIL), so memory stays bounded
-by threads x batch whatever the table size. A file that cannot be read is reported, never fatal.
+problem is reported with its data file and row. The unit of work is one row group, hashed
+`BATCH_ROWS` rows at a time in a thread pool (hashlib releases the GIL); pyarrow holds about
+twice a row group (~32 MB, schema.py) per thread, so memory does not grow with the table, but
+for the asset ids kept for the duplicate check (~70 bytes per row). A file that cannot be read
+is reported, never fatal.
 """
 
 from __future__ import annotations
@@ -124,16 +126,18 @@ def verify_version(
     started = time.perf_counter()
     table, files = data_files(catalog, version)
     paths = [f.file_path for f in files]
+    fingerprint = SetHash()
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         footers = list(pool.map(lambda p: _read_footer(table.io, p), paths))
         results = []
         for result in pool.map(lambda p: _verify_part(table.io, p), list(_parts(footers))):
-            results.append(result)
+            results.append(result)  # folded while the pool still hashes later parts
+            ids = (asset_id for chunk in result.ids for asset_id in chunk.to_pylist())
+            fingerprint = fingerprint.add(asset_element(a) for a in ids)
             if on_progress is not None:
                 on_progress(result.rows)
     unreadable = [f for f in footers if isinstance(f, Mismatch)]
-    mismatches = unreadable + [m for r in results for m in r.mismatches] + duplicates(results)
-    ids = (asset_id for r in results for chunk in r.ids for asset_id in chunk.to_pylist())
+    mismatches = unreadable + [m for r in results for m in r.mismatches] + _duplicates(results)
     return VerifyReport(
         dataset=version.dataset,
         version_id=version.version_id,
@@ -141,7 +145,7 @@ def verify_version(
         bytes=sum(r.bytes for r in results),
         files=len(files),
         fingerprint_expected=version.properties.get("fingerprint"),
-        fingerprint_actual=SetHash().add(asset_element(a) for a in ids).digest(),
+        fingerprint_actual=fingerprint.digest(),
         mismatches=sorted(mismatches, key=lambda m: (m.data_file, m.row, m.problem)),
         seconds=time.perf_counter() - started,
     )
@@ -159,7 +163,7 @@ def check_rows(
     return found
 
 
-def duplicates(results: list[_PartResult]) -> list[Mismatch]:
+def _duplicates(results: list[_PartResult]) -> list[Mismatch]:
     """Rows whose asset_id already appeared on an earlier row (in data file and row order)."""
     chunks = [chunk for r in results for chunk in r.ids]
     if not chunks:
@@ -170,8 +174,8 @@ def duplicates(results: list[_PartResult]) -> list[Mismatch]:
         return []
     first_seen: dict[str, tuple[str, int]] = {}
     found = []
-    for result in results:
-        ids = pa.concat_arrays(result.ids) if result.ids else pa.array([], pa.large_string())
+    for result in (r for r in results if r.ids):
+        ids = pa.concat_arrays(result.ids)
         for offset in pc.indices_nonzero(pc.is_in(ids, value_set=repeated)).to_pylist():
             asset_id, row = ids[offset].as_py(), result.first_row + offset
             if asset_id in first_seen:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -84,6 +85,18 @@ def timed(function: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - started, result
 
 
+def revision() -> str:
+    """`git describe --always --dirty` of the checkout being measured."""
+    done = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def dir_bytes(directory: Path) -> int:
     return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.is_file())
 
@@ -150,6 +163,7 @@ def report(
     passed = all(t.passed for t in targets)
     summary = {
         "bench": bench,
+        "revision": revision(),
         "passed": passed,
         "targets": [t.to_dict() for t in targets],
         "measurements": measurements,

@@ -58,8 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=500, help="JPEG rows written (default 500)")
     parser.add_argument("--repeat", type=int, default=5, help="timed writes each (best counts)")
     parser.add_argument("--read-repeat", type=int, default=20, help="timed reads (best counts)")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"cached images and scratch files (default {DEFAULT_WORKDIR})")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help=f"cached images and scratch files (default {DEFAULT_WORKDIR})",
+    )
     parser.add_argument("--json", type=Path, help="also write the final JSON line to this file")
     return parser.parse_args(argv)
 
@@ -142,9 +146,11 @@ def read_times(
         "pyarrow projection": best_read(lambda: pq.read_table(path, columns=columns), repeat),
         "iceberg full": best_read(lambda: table.scan().to_arrow(), repeat),
         "iceberg projection": best_read(
-            lambda: table.scan(selected_fields=PROJECTION).to_arrow(), repeat),
+            lambda: table.scan(selected_fields=PROJECTION).to_arrow(), repeat
+        ),
         "iceberg projection, content empty": best_read(
-            lambda: control.scan(selected_fields=PROJECTION).to_arrow(), repeat),
+            lambda: control.scan(selected_fields=PROJECTION).to_arrow(), repeat
+        ),
     }
 
 
@@ -159,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     data = jpeg_rows(jpeg_dir(args.workdir, 0, args.n))
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="props-") as scratch:
-        catalog = SqlCatalog("bench", uri=f"sqlite:///{scratch}/catalog.db",
-                             warehouse=f"file://{scratch}")
+        catalog = SqlCatalog(
+            "bench", uri=f"sqlite:///{scratch}/catalog.db", warehouse=f"file://{scratch}"
+        )
         catalog.create_namespace("bench")
         writers = {("pyarrow", c): parquet_writer(Path(scratch), c) for c in CODECS}
         writers |= {("iceberg", c): iceberg_writer(catalog, c, c) for c in CODECS}
@@ -168,14 +175,21 @@ def main(argv: list[str] | None = None) -> int:
         # Fresh single-append tables, so reads cover exactly the rows written once.
         iceberg_writer(catalog, "read", "uncompressed")(data)
         iceberg_writer(catalog, "control", "uncompressed")(without_content(data))
-        reads = read_times(Path(scratch) / "uncompressed.parquet", catalog.load_table("bench.read"),
-                           catalog.load_table("bench.control"), args.read_repeat)
-    print(f"{len(data)} JPEG rows, {data.nbytes / MB:.1f} MB in Arrow; best of {args.repeat} "
-          f"writes and {args.read_repeat} reads")
+        reads = read_times(
+            Path(scratch) / "uncompressed.parquet",
+            catalog.load_table("bench.read"),
+            catalog.load_table("bench.control"),
+            args.read_repeat,
+        )
+    print(
+        f"{len(data)} JPEG rows, {data.nbytes / MB:.1f} MB in Arrow; best of {args.repeat} "
+        f"writes and {args.read_repeat} reads"
+    )
     print_writes(writes)
     print_reads(reads)
-    return report("table_properties", targets(writes, reads), measurements(writes, reads),
-                  args.json)
+    return report(
+        "table_properties", targets(writes, reads), measurements(writes, reads), args.json
+    )
 
 
 def print_writes(writes: dict[tuple[str, str], tuple[float, int]]) -> None:
@@ -183,10 +197,19 @@ def print_writes(writes: dict[tuple[str, str], tuple[float, int]]) -> None:
     rows = []
     for (writer, codec), (seconds, size) in writes.items():
         base_seconds, base_size = writes[(writer, "uncompressed")]
-        rows.append((writer, codec, seconds, f"{seconds / base_seconds:.2f}x", size / MB,
-                     f"{size / base_size:.4f}x"))
-    print_table(["writer", "codec", "write s", "time vs uncompressed", "MB",
-                 "size vs uncompressed"], rows)
+        rows.append(
+            (
+                writer,
+                codec,
+                seconds,
+                f"{seconds / base_seconds:.2f}x",
+                size / MB,
+                f"{size / base_size:.4f}x",
+            )
+        )
+    print_table(
+        ["writer", "codec", "write s", "time vs uncompressed", "MB", "size vs uncompressed"], rows
+    )
 
 
 def print_reads(reads: dict[str, tuple[float, int]]) -> None:
@@ -195,8 +218,9 @@ def print_reads(reads: dict[str, tuple[float, int]]) -> None:
     for label, (seconds, nbytes) in reads.items():
         full = reads[label.split()[0] + " full"][0]
         rows.append((label, seconds * 1000, f"{seconds / full:.3f}x", nbytes / MB))
-    print_table([f"read (projection: {', '.join(PROJECTION)})", "ms", "time vs full read",
-                 "Arrow MB"], rows)
+    print_table(
+        [f"read (projection: {', '.join(PROJECTION)})", "ms", "time vs full read", "Arrow MB"], rows
+    )
 
 
 def targets(
@@ -205,16 +229,27 @@ def targets(
 ) -> list[Target]:
     plain, zstd = writes[("iceberg", "uncompressed")], writes[("iceberg", "zstd")]
     return [
-        Target("zstd size / uncompressed size (iceberg)", zstd[1] / plain[1], ">=",
-               ZSTD_SIZE_RATIO_MIN),
-        Target("zstd write time / uncompressed write time (iceberg)", zstd[0] / plain[0], ">=",
-               ZSTD_WRITE_RATIO_MIN),
-        Target("projection read time / full read time (iceberg)",
-               reads["iceberg projection"][0] / reads["iceberg full"][0], "<=",
-               PROJECTION_RATIO_MAX),
-        Target("projection read time / same with content empty (iceberg)",
-               reads["iceberg projection"][0] / reads["iceberg projection, content empty"][0],
-               "<=", CONTROL_RATIO_MAX),
+        Target(
+            "zstd size / uncompressed size (iceberg)", zstd[1] / plain[1], ">=", ZSTD_SIZE_RATIO_MIN
+        ),
+        Target(
+            "zstd write time / uncompressed write time (iceberg)",
+            zstd[0] / plain[0],
+            ">=",
+            ZSTD_WRITE_RATIO_MIN,
+        ),
+        Target(
+            "projection read time / full read time (iceberg)",
+            reads["iceberg projection"][0] / reads["iceberg full"][0],
+            "<=",
+            PROJECTION_RATIO_MAX,
+        ),
+        Target(
+            "projection read time / same with content empty (iceberg)",
+            reads["iceberg projection"][0] / reads["iceberg projection, content empty"][0],
+            "<=",
+            CONTROL_RATIO_MAX,
+        ),
     ]
 
 
