@@ -16,8 +16,8 @@ from typing import Any
 import polars as pl
 from pyiceberg.catalog import Catalog
 
-from lakehouse import tables as iceberg
 from lakehouse import maintenance, versioning
+from lakehouse import tables as iceberg
 from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.diff import VersionDiff, diff_versions
@@ -96,8 +96,13 @@ class Lakehouse:
         publish it through the gate.
         """
         chosen = self.policy(policy)
-        request = IngestRequest(dataset=dataset, roots=tuple(str(r) for r in roots), ref=ref,
-                                attrs=dict(attrs or {}), message=message)
+        request = IngestRequest(
+            dataset=dataset,
+            roots=tuple(str(r) for r in roots),
+            ref=ref,
+            attrs=dict(attrs or {}),
+            message=message,
+        )
         with self._audit("ingest", dataset, ref, roots=list(request.roots)):
             if ref == "main" and chosen.digest != self.policy().digest:
                 raise UsageError(
@@ -106,10 +111,16 @@ class Lakehouse:
                 )
             submit, collect = task_submitter(self.settings.ray, inspect_files, chosen.image)
             report = run_ingest(
-                self.catalog, self.control, chosen, request, submit=submit, collect=collect,
+                self.catalog,
+                self.control,
+                chosen,
+                request,
+                submit=submit,
+                collect=collect,
                 commit_bytes=self.settings.ingest.commit_bytes,
                 files_per_task=self.settings.ingest.files_per_task,
-                on_progress=on_progress, on_total=on_total,
+                on_progress=on_progress,
+                on_total=on_total,
             )
         self._auto_maintain(dataset)
         return report
@@ -120,8 +131,9 @@ class Lakehouse:
         """A work branch at the head of `source` (a branch, tag or version id)."""
         with self._audit("branch.create", dataset, name, source=source):
             version = self.version(dataset, source)
-            return versioning.create_branch(self.catalog, self.control, dataset, name, version,
-                                            self.actor, message)
+            return versioning.create_branch(
+                self.catalog, self.control, dataset, name, version, self.actor, message
+            )
 
     def branch_delete(self, dataset: str, name: str) -> None:
         with self._audit("branch.delete", dataset, name):
@@ -131,8 +143,9 @@ class Lakehouse:
         """An immutable tag on the version `source` names; an existing name is an error."""
         with self._audit("tag.create", dataset, name, source=source):
             version = self.version(dataset, source)
-            return versioning.create_tag(self.catalog, self.control, dataset, name, version,
-                                         self.actor, message)
+            return versioning.create_tag(
+                self.catalog, self.control, dataset, name, version, self.actor, message
+            )
 
     def tag_delete(self, dataset: str, name: str, force: bool = False) -> None:
         with self._audit("tag.delete", dataset, name, force=force):
@@ -143,8 +156,13 @@ class Lakehouse:
         return self.control.refs(dataset)
 
     def publish(
-        self, dataset: str, branch: str, message: str, target: str = "main",
-        override: str | None = None, policy: str | None = None,
+        self,
+        dataset: str,
+        branch: str,
+        message: str,
+        target: str = "main",
+        override: str | None = None,
+        policy: str | None = None,
         checks: Sequence[Check] = (),
     ) -> Version:
         """Publish `branch` onto `target` if the gate passes (or with a recorded override).
@@ -154,24 +172,37 @@ class Lakehouse:
         with self._audit("publish", dataset, target, branch=branch, override=override):
             chosen = self.policy(policy)
             checks = [policy_check(chosen), *checks]
-            evaluate = gate(self.catalog, checks, f"{chosen.name}@{chosen.digest}", override,
-                            branch)
-            version = versioning.publish_branch(self.catalog, self.control, dataset, branch,
-                                                target, message, self.actor, evaluate)
+            evaluate = gate(
+                self.catalog, checks, f"{chosen.name}@{chosen.digest}", override, branch
+            )
+            version = versioning.publish_branch(
+                self.catalog, self.control, dataset, branch, target, message, self.actor, evaluate
+            )
         self._auto_maintain(dataset)
         return version
 
-    def rollback(self, dataset: str, to: str, ref: str = "main", message: str | None = None
-                 ) -> Version:
+    def rollback(
+        self, dataset: str, to: str, ref: str = "main", message: str | None = None
+    ) -> Version:
         """Point `ref` back at the content of version/tag `to`; history keeps everything."""
         with self._audit("rollback", dataset, ref, to=to):
-            version = versioning.rollback(self.catalog, self.control, dataset, ref,
-                                          self.version(dataset, to), self.actor, message)
+            version = versioning.rollback(
+                self.catalog,
+                self.control,
+                dataset,
+                ref,
+                self.version(dataset, to),
+                self.actor,
+                message,
+            )
         self._auto_maintain(dataset)
         return version
 
     def maintain(
-        self, dataset: str, keep_versions: int | None = None, grace_seconds: int | None = None,
+        self,
+        dataset: str,
+        keep_versions: int | None = None,
+        grace_seconds: int | None = None,
         compact: bool = True,
     ) -> MaintenanceReport:
         """Compact small files, expire snapshots no retained version needs, delete orphans."""
@@ -181,14 +212,24 @@ class Lakehouse:
         with self._audit("maintain", dataset, "main", compact=compact):
             self._require_dataset(dataset)
             if compact:
-                maintenance.compact(self.catalog, self.control, dataset, self.actor,
-                                    small_bytes=32 * 1024 * 1024,
-                                    target_bytes=256 * 1024 * 1024, report=report)
-            maintenance.expire(self.catalog, self.control, dataset,
-                               keep_versions or history.keep_versions, report)
+                maintenance.compact(
+                    self.catalog,
+                    self.control,
+                    dataset,
+                    self.actor,
+                    small_bytes=32 * 1024 * 1024,
+                    target_bytes=256 * 1024 * 1024,
+                    report=report,
+                )
+            maintenance.expire(
+                self.catalog, self.control, dataset, keep_versions or history.keep_versions, report
+            )
             maintenance.collect_garbage(
-                self.catalog, dataset,
-                history.gc_grace_seconds if grace_seconds is None else grace_seconds, report)
+                self.catalog,
+                dataset,
+                history.gc_grace_seconds if grace_seconds is None else grace_seconds,
+                report,
+            )
         report.seconds = time.perf_counter() - started
         return report
 
@@ -201,12 +242,17 @@ class Lakehouse:
 
     # reading -----------------------------------------------------------------------------
     def resolve(
-        self, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
-        version_id: int | None = None, as_of: datetime | None = None,
+        self,
+        dataset: str,
+        ref: str | None = None,
+        snapshot_id: int | None = None,
+        version_id: int | None = None,
+        as_of: datetime | None = None,
     ) -> Version:
         """The version named by a ref, a snapshot id of any table, a version id or a time."""
-        return resolve_version(self.catalog, self.control, dataset, ref, snapshot_id,
-                               version_id, as_of)
+        return resolve_version(
+            self.catalog, self.control, dataset, ref, snapshot_id, version_id, as_of
+        )
 
     def version(self, dataset: str, spec: str) -> Version:
         """A ref name, or else a version id written as digits."""
@@ -215,12 +261,18 @@ class Lakehouse:
         return self.resolve(dataset, ref=spec)
 
     def sql(
-        self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
-        version_id: int | None = None, as_of: datetime | None = None,
+        self,
+        query: str,
+        dataset: str,
+        ref: str | None = None,
+        snapshot_id: int | None = None,
+        version_id: int | None = None,
+        as_of: datetime | None = None,
     ) -> pl.DataFrame:
         """Run SQL over the dataset's tables (assets, sources, quarantine) at a version."""
-        return run_sql(self.catalog, self.resolve(dataset, ref, snapshot_id, version_id, as_of),
-                       query)
+        return run_sql(
+            self.catalog, self.resolve(dataset, ref, snapshot_id, version_id, as_of), query
+        )
 
     def sql_plan(
         self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None
@@ -233,13 +285,18 @@ class Lakehouse:
         totals = {}
         for name in TABLES:
             snapshot = tables[name].snapshot_by_id(version.snapshots[name])
-            summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
-            totals[name] = {"snapshot_id": version.snapshots[name],
-                            "rows": int(summary.get("total-records", 0)),
-                            "bytes": int(summary.get("total-files-size", 0)),
-                            "files": int(summary.get("total-data-files", 0))}
-        at_version = [r.name for r in self.control.refs(version.dataset)
-                      if r.version_id == version.version_id]
+            summary = (
+                snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+            )
+            totals[name] = {
+                "snapshot_id": version.snapshots[name],
+                "rows": int(summary.get("total-records", 0)),
+                "bytes": int(summary.get("total-files-size", 0)),
+                "files": int(summary.get("total-data-files", 0)),
+            }
+        at_version = [
+            r.name for r in self.control.refs(version.dataset) if r.version_id == version.version_id
+        ]
         return {**version_record(version), "refs": at_version, "tables": totals}
 
     def diff(self, dataset: str, old: str, new: str) -> VersionDiff:
@@ -248,8 +305,7 @@ class Lakehouse:
     def datasets(self) -> list[str]:
         return self.control.datasets()
 
-    def log(self, dataset: str, ref: str | None = None, limit: int | None = None
-            ) -> list[Version]:
+    def log(self, dataset: str, ref: str | None = None, limit: int | None = None) -> list[Version]:
         """Versions newest first: all of the dataset's, or the ancestry of one ref."""
         if ref is None:
             self._require_dataset(dataset)
@@ -276,8 +332,9 @@ class Lakehouse:
         try:
             yield
         except LakehouseError as exc:
-            self.control.record(action, dataset, target, "denied",
-                                {**detail, "error": str(exc)}, self.actor)
+            self.control.record(
+                action, dataset, target, "denied", {**detail, "error": str(exc)}, self.actor
+            )
             raise
         self.control.record(action, dataset, target, "ok", detail, self.actor)
 
@@ -297,10 +354,15 @@ def version_record(version: Version) -> dict[str, Any]:
     """A version as plain data (for `log`, `show` and JSON output)."""
     props = version.properties
     return {
-        "version_id": version.version_id, "parent_id": version.parent_id,
-        "created_at": version.created_at.isoformat(), "actor": version.actor,
-        "operation": version.operation, "message": version.message,
-        "fingerprint": props.get("fingerprint"), "asset_count": props.get("asset_count", 0),
-        "counts": props.get("counts"), "verdict": props.get("verdict"),
+        "version_id": version.version_id,
+        "parent_id": version.parent_id,
+        "created_at": version.created_at.isoformat(),
+        "actor": version.actor,
+        "operation": version.operation,
+        "message": version.message,
+        "fingerprint": props.get("fingerprint"),
+        "asset_count": props.get("asset_count", 0),
+        "counts": props.get("counts"),
+        "verdict": props.get("verdict"),
         "snapshots": dict(version.snapshots),
     }

@@ -53,10 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = _command(commands, "ingest", "ingest image files and directory trees", _ingest)
     ingest.add_argument("roots", nargs="+", metavar="PATH", help="files or directories")
     ingest.add_argument("--dataset", "-d", required=True, help="dataset to ingest into")
-    ingest.add_argument("--branch", default="main",
-                        help="branch to publish to (default main, through a work branch)")
-    ingest.add_argument("--attr", action="append", default=[], metavar="KEY=VALUE",
-                        help="capture attribute stored with every new asset (repeatable)")
+    ingest.add_argument(
+        "--branch",
+        default="main",
+        help="branch to publish to (default main, through a work branch)",
+    )
+    ingest.add_argument(
+        "--attr",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="capture attribute stored with every new asset (repeatable)",
+    )
     ingest.add_argument("--policy", help="policy name (quality/policies/NAME.toml) or path")
     ingest.add_argument("--message", "-m", help="version message")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,8 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--limit", "-n", type=int, default=None)
     _json_flag(log)
 
-    show = _command(commands, "show", "show one version (time travel: ref, version, snapshot, "
-                    "time)", _show)
+    show = _command(
+        commands, "show", "show one version (time travel: ref, version, snapshot, time)", _show
+    )
     show.add_argument("dataset")
     _version_options(show)
     _json_flag(show)
@@ -88,27 +97,34 @@ def build_parser() -> argparse.ArgumentParser:
     create = _command(branch_ops, "create", "create a branch from a ref's head", _branch_create)
     create.add_argument("dataset")
     create.add_argument("name")
-    create.add_argument("--from", dest="source", default="main",
-                        help="branch, tag or version id (default main)")
+    create.add_argument(
+        "--from", dest="source", default="main", help="branch, tag or version id (default main)"
+    )
     create.add_argument("--message", "-m", default="")
     _json_flag(create)
     listing = _command(branch_ops, "list", "list branches", _branch_list)
     listing.add_argument("dataset")
     _json_flag(listing)
-    delete = _command(branch_ops, "delete", "delete a branch (its versions stay in history)",
-                      _branch_delete)
+    delete = _command(
+        branch_ops, "delete", "delete a branch (its versions stay in history)", _branch_delete
+    )
     delete.add_argument("dataset")
     delete.add_argument("name")
     _json_flag(delete)
 
     tag = _command(commands, "tag", "create, list or delete immutable release tags", None)
     tag_ops = tag.add_subparsers(title="tag commands", metavar="ACTION")
-    create = _command(tag_ops, "create", "tag a version; an existing tag is never moved",
-                      _tag_create)
+    create = _command(
+        tag_ops, "create", "tag a version; an existing tag is never moved", _tag_create
+    )
     create.add_argument("dataset")
     create.add_argument("name")
-    create.add_argument("--ref", dest="source", default="main",
-                        help="branch, tag or version id to tag (default main)")
+    create.add_argument(
+        "--ref",
+        dest="source",
+        default="main",
+        help="branch, tag or version id to tag (default main)",
+    )
     create.add_argument("--message", "-m", default="")
     _json_flag(create)
     listing = _command(tag_ops, "list", "list tags", _tag_list)
@@ -120,14 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--force", action="store_true", help="really delete an immutable tag")
     _json_flag(delete)
 
-    publish = _command(commands, "publish", "publish a branch onto main through the gate",
-                       _publish)
+    publish = _command(commands, "publish", "publish a branch onto main through the gate", _publish)
     publish.add_argument("dataset")
     publish.add_argument("branch")
     publish.add_argument("--message", "-m", required=True)
     publish.add_argument("--onto", default="main", help="target branch (default main)")
-    publish.add_argument("--override", metavar="MESSAGE",
-                         help="publish despite gate failures; the message is recorded")
+    publish.add_argument(
+        "--override",
+        metavar="MESSAGE",
+        help="publish despite gate failures; the message is recorded",
+    )
     publish.add_argument("--policy", help="gate policy (default: the configured policy)")
     _json_flag(publish)
 
@@ -138,41 +156,51 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--limit", type=int, default=50, help="asset ids listed (default 50)")
     _json_flag(diff)
 
-    rollback = _command(commands, "rollback", "point a branch back at an earlier version",
-                        _rollback)
+    rollback = _command(
+        commands, "rollback", "point a branch back at an earlier version", _rollback
+    )
     rollback.add_argument("dataset")
     rollback.add_argument("--to", required=True, help="version id or tag")
     rollback.add_argument("--ref", default="main", help="branch to move (default main)")
     rollback.add_argument("--message", "-m")
     _json_flag(rollback)
 
-    maintain = _command(commands, "maintain", "compact small files, expire unneeded snapshots, "
-                        "delete unreferenced files", _maintain)
+    maintain = _command(
+        commands,
+        "maintain",
+        "compact small files, expire unneeded snapshots, delete unreferenced files",
+        _maintain,
+    )
     maintain.add_argument("dataset")
-    maintain.add_argument("--keep-versions", type=int,
-                          help="newest versions kept readable (refs and tags always are)")
-    maintain.add_argument("--grace-seconds", type=int,
-                          help="never delete unreferenced files younger than this")
+    maintain.add_argument(
+        "--keep-versions", type=int, help="newest versions kept readable (refs and tags always are)"
+    )
+    maintain.add_argument(
+        "--grace-seconds", type=int, help="never delete unreferenced files younger than this"
+    )
     maintain.add_argument("--no-compact", action="store_true", help="skip compaction")
     _json_flag(maintain)
 
-    export = _command(commands, "export", "write a version's original bytes and a manifest",
-                      _export)
+    export = _command(
+        commands, "export", "write a version's original bytes and a manifest", _export
+    )
     export.add_argument("dataset")
     export.add_argument("--to", required=True, dest="destination", help="output directory")
     _version_options(export)
     _json_flag(export)
 
-    verify = _command(commands, "verify", "recompute every asset's sha256 and the fingerprint",
-                      _verify)
+    verify = _command(
+        commands, "verify", "recompute every asset's sha256 and the fingerprint", _verify
+    )
     verify.add_argument("dataset")
     _version_options(verify)
     _json_flag(verify)
 
-    demo = _command(commands, "demo", "ingest a messy sample drop made from bundled photos",
-                    _demo)
+    demo = _command(commands, "demo", "ingest a messy sample drop made from bundled photos", _demo)
     demo.add_argument("--dataset", default="demo")
-    demo.add_argument("--dir", help="where to write the sample drop (default: $LAKEHOUSE_HOME/demo-drop)")
+    demo.add_argument(
+        "--dir", help="where to write the sample drop (default: $LAKEHOUSE_HOME/demo-drop)"
+    )
     _json_flag(demo)
     return parser
 
@@ -195,8 +223,9 @@ def _version_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ref", help="branch or tag (default main)")
     group.add_argument("--version", type=int, dest="version_id", help="version id (see log)")
     group.add_argument("--snapshot", type=int, help="Iceberg snapshot id of any dataset table")
-    parser.add_argument("--as-of", help="time (ISO-8601): the version --ref (default main) "
-                        "pointed at then")
+    parser.add_argument(
+        "--as-of", help="time (ISO-8601): the version --ref (default main) pointed at then"
+    )
 
 
 def _resolve(lh: Any, args: argparse.Namespace) -> Any:
@@ -205,8 +234,13 @@ def _resolve(lh: Any, args: argparse.Namespace) -> Any:
     as_of = parse_time(args.as_of) if args.as_of else None
     if as_of is not None and (args.snapshot or args.version_id):
         raise UsageError("--as-of combines only with --ref")
-    return lh.resolve(args.dataset, ref=args.ref, snapshot_id=args.snapshot,
-                      version_id=args.version_id, as_of=as_of)
+    return lh.resolve(
+        args.dataset,
+        ref=args.ref,
+        snapshot_id=args.snapshot,
+        version_id=args.version_id,
+        as_of=as_of,
+    )
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -243,9 +277,16 @@ def _ingest(args: argparse.Namespace, out: Output) -> int:
         bar.refresh()
 
     try:
-        report = lh.ingest(args.roots, args.dataset, ref=args.branch, attrs=attrs,
-                           message=args.message, policy=args.policy,
-                           on_progress=bar.update, on_total=on_total if not bar.disable else None)
+        report = lh.ingest(
+            args.roots,
+            args.dataset,
+            ref=args.branch,
+            attrs=attrs,
+            message=args.message,
+            policy=args.policy,
+            on_progress=bar.update,
+            on_total=on_total if not bar.disable else None,
+        )
     finally:
         bar.close()
     out.result(report.to_dict(), _ingest_text(report))
@@ -260,8 +301,10 @@ def _ingest_text(report: Any) -> str:
         *(f"  {outcome:16} {n}" for outcome, n in report.counts.items()),
     ]
     if report.reasons:
-        lines.append("  quarantine reasons: " + ", ".join(
-            f"{code} x{n}" for code, n in sorted(report.reasons.items())))
+        lines.append(
+            "  quarantine reasons: "
+            + ", ".join(f"{code} x{n}" for code, n in sorted(report.reasons.items()))
+        )
     lines.append(f"  assets snapshot {report.snapshots['assets']}  ({report.seconds:.1f} s)")
     return "\n".join(lines)
 
@@ -277,13 +320,20 @@ def _sql(args: argparse.Namespace, out: Output) -> int:
 
 def _datasets(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
-    data = {name: [{"ref": r.name, "kind": r.kind, "version_id": r.version_id}
-                   for r in lh.control.refs(name)]
-            for name in lh.datasets()}
-    text = "\n".join(
-        f"{name}  " + ", ".join(f"{r['ref']}({r['kind']})={r['version_id']}" for r in refs)
-        for name, refs in data.items()
-    ) or "(no datasets yet: lakehouse ingest PATH --dataset NAME)"
+    data = {
+        name: [
+            {"ref": r.name, "kind": r.kind, "version_id": r.version_id}
+            for r in lh.control.refs(name)
+        ]
+        for name in lh.datasets()
+    }
+    text = (
+        "\n".join(
+            f"{name}  " + ", ".join(f"{r['ref']}({r['kind']})={r['version_id']}" for r in refs)
+            for name, refs in data.items()
+        )
+        or "(no datasets yet: lakehouse ingest PATH --dataset NAME)"
+    )
     out.result(data, text)
     return 0
 
@@ -300,17 +350,21 @@ def _log(args: argparse.Namespace, out: Output) -> int:
 def _version_line(v: dict[str, Any]) -> str:
     fingerprint = (v["fingerprint"] or "")[:12]
     snapshots = " ".join(f"{k}={s}" for k, s in v["snapshots"].items())
-    return (f"{v['version_id']:>6}  {v['created_at'][:19]}  {v['actor']:10} {v['operation']:9} "
-            f"assets={v['asset_count']:<7} fp={fingerprint:12}  {v['message']}\n"
-            f"        {snapshots}")
+    return (
+        f"{v['version_id']:>6}  {v['created_at'][:19]}  {v['actor']:10} {v['operation']:9} "
+        f"assets={v['asset_count']:<7} fp={fingerprint:12}  {v['message']}\n"
+        f"        {snapshots}"
+    )
 
 
 def _show(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
     info = lh.show(_resolve(lh, args))
     lines = [_version_line(info), f"  refs here: {', '.join(info['refs']) or '-'}"]
-    lines += [f"  {name:10} {t['rows']:>9} rows {t['files']:>5} files {t['bytes']:>13} bytes"
-              for name, t in info["tables"].items()]
+    lines += [
+        f"  {name:10} {t['rows']:>9} rows {t['files']:>5} files {t['bytes']:>13} bytes"
+        for name, t in info["tables"].items()
+    ]
     if info["verdict"]:
         lines.append(f"  gate: {json.dumps(info['verdict'])}")
     out.result(info, "\n".join(lines))
@@ -318,14 +372,22 @@ def _show(args: argparse.Namespace, out: Output) -> int:
 
 
 def _ref_data(ref: Any) -> dict[str, Any]:
-    return {"name": ref.name, "kind": ref.kind, "version_id": ref.version_id,
-            "base_version_id": ref.base_version_id, "actor": ref.actor, "message": ref.message,
-            "created_at": ref.created_at.isoformat()}
+    return {
+        "name": ref.name,
+        "kind": ref.kind,
+        "version_id": ref.version_id,
+        "base_version_id": ref.base_version_id,
+        "actor": ref.actor,
+        "message": ref.message,
+        "created_at": ref.created_at.isoformat(),
+    }
 
 
 def _ref_lines(refs: list[Any]) -> str:
-    return "\n".join(f"{r.name:24} {r.kind:6} version {r.version_id:<6} {r.message}"
-                     for r in refs) or "(none)"
+    return (
+        "\n".join(f"{r.name:24} {r.kind:6} version {r.version_id:<6} {r.message}" for r in refs)
+        or "(none)"
+    )
 
 
 def _branch_create(args: argparse.Namespace, out: Output) -> int:
@@ -367,19 +429,30 @@ def _tag_delete(args: argparse.Namespace, out: Output) -> int:
 def _publish(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.api import version_record
 
-    version = _open(args).publish(args.dataset, args.branch, args.message, target=args.onto,
-                                  override=args.override, policy=args.policy)
+    version = _open(args).publish(
+        args.dataset,
+        args.branch,
+        args.message,
+        target=args.onto,
+        override=args.override,
+        policy=args.policy,
+    )
     data = version_record(version)
-    out.result(data, f"published {args.branch} onto {args.onto}: version {version.version_id}, "
-                     f"{data['asset_count']} assets, fingerprint {data['fingerprint'][:12]}")
+    out.result(
+        data,
+        f"published {args.branch} onto {args.onto}: version {version.version_id}, "
+        f"{data['asset_count']} assets, fingerprint {data['fingerprint'][:12]}",
+    )
     return 0
 
 
 def _diff(args: argparse.Namespace, out: Output) -> int:
     result = _open(args).diff(args.dataset, args.old, args.new)
     data = result.to_dict(limit=args.limit)
-    lines = [f"{args.old} (version {result.from_version}) -> {args.new} "
-             f"(version {result.to_version}): +{len(result.added)} -{len(result.removed)} assets"]
+    lines = [
+        f"{args.old} (version {result.from_version}) -> {args.new} "
+        f"(version {result.to_version}): +{len(result.added)} -{len(result.removed)} assets"
+    ]
     lines += [f"  {t:14} +{c['added']} -{c['removed']}" for t, c in result.media_types.items()]
     lines += [f"  ledger {k:16} {v:+d}" for k, v in result.ledger.items()]
     lines += [f"  quarantine {k:30} {v:+d}" for k, v in result.quarantine.items()]
@@ -393,18 +466,23 @@ def _rollback(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.api import version_record
 
     version = _open(args).rollback(args.dataset, args.to, ref=args.ref, message=args.message)
-    out.result(version_record(version),
-               f"{args.ref} now at version {version.version_id} (content of {args.to})")
+    out.result(
+        version_record(version),
+        f"{args.ref} now at version {version.version_id} (content of {args.to})",
+    )
     return 0
 
 
 def _maintain(args: argparse.Namespace, out: Output) -> int:
-    report = _open(args).maintain(args.dataset, args.keep_versions, args.grace_seconds,
-                                  compact=not args.no_compact)
-    text = (f"compacted {report.compacted or 'nothing'}; expired "
-            f"{sum(report.expired_snapshots.values())} snapshots and "
-            f"{len(report.expired_versions)} versions; deleted {report.deleted_files} files "
-            f"({report.deleted_bytes} bytes) in {report.seconds:.1f} s")
+    report = _open(args).maintain(
+        args.dataset, args.keep_versions, args.grace_seconds, compact=not args.no_compact
+    )
+    text = (
+        f"compacted {report.compacted or 'nothing'}; expired "
+        f"{sum(report.expired_snapshots.values())} snapshots and "
+        f"{len(report.expired_versions)} versions; deleted {report.deleted_files} files "
+        f"({report.deleted_bytes} bytes) in {report.seconds:.1f} s"
+    )
     out.result(report.to_dict(), text)
     return 0
 
@@ -415,8 +493,11 @@ def _export(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
     report = export_version(lh.catalog, _resolve(lh, args), Path(args.destination))
     data = report.to_dict()
-    out.result(data, f"exported {report.files} files ({report.bytes} bytes) to "
-                     f"{report.destination}; manifest {report.manifest}")
+    out.result(
+        data,
+        f"exported {report.files} files ({report.bytes} bytes) to "
+        f"{report.destination}; manifest {report.manifest}",
+    )
     return 0
 
 
@@ -426,12 +507,16 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
     report = verify_version(lh.catalog, _resolve(lh, args))
     data = report.to_dict()
-    lines = [f"verified {report.assets} assets ({report.bytes} bytes) in {report.files} files: "
-             + ("OK" if report.ok else "PROBLEMS FOUND"),
-             f"  fingerprint expected {report.fingerprint_expected}",
-             f"  fingerprint actual   {report.fingerprint_actual}"]
-    lines += [f"  {m.problem}: asset {m.asset_id or '-'} in {m.data_file} row {m.row}"
-              for m in report.mismatches]
+    lines = [
+        f"verified {report.assets} assets ({report.bytes} bytes) in {report.files} files: "
+        + ("OK" if report.ok else "PROBLEMS FOUND"),
+        f"  fingerprint expected {report.fingerprint_expected}",
+        f"  fingerprint actual   {report.fingerprint_actual}",
+    ]
+    lines += [
+        f"  {m.problem}: asset {m.asset_id or '-'} in {m.data_file} row {m.row}"
+        for m in report.mismatches
+    ]
     out.result(data, "\n".join(lines))
     return 0 if report.ok else 5
 

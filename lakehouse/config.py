@@ -8,12 +8,11 @@ value expands to `LAKEHOUSE_HOME` (default `./.lakehouse`).
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from lakehouse.errors import ConfigError
 from lakehouse.resources import resource

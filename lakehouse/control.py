@@ -16,7 +16,7 @@ import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,7 +103,7 @@ audit = sa.Table(
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def current_actor() -> str:
@@ -161,7 +161,9 @@ class ControlPlane:
         if uri.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             # Take the write lock at BEGIN so read-then-write transactions cannot deadlock.
-            sa.event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            sa.event.listen(
+                self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE")
+            )
         metadata.create_all(self.engine)
 
     @contextmanager
@@ -172,27 +174,39 @@ class ControlPlane:
     # versions and refs -------------------------------------------------------------------
     def version(self, version_id: int) -> Version | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(versions).where(versions.c.version_id == version_id)
-            ).mappings().first()
+            row = (
+                conn.execute(sa.select(versions).where(versions.c.version_id == version_id))
+                .mappings()
+                .first()
+            )
         return _version(row) if row else None
 
     def ref(self, dataset: str, name: str) -> Ref | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(refs).where(refs.c.dataset == dataset, refs.c.name == name)
-            ).mappings().first()
+            row = (
+                conn.execute(sa.select(refs).where(refs.c.dataset == dataset, refs.c.name == name))
+                .mappings()
+                .first()
+            )
         return _ref(row) if row else None
 
     def refs(self, dataset: str) -> list[Ref]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(refs).where(refs.c.dataset == dataset).order_by(refs.c.name)
-            ).mappings().all()
+            rows = (
+                conn.execute(sa.select(refs).where(refs.c.dataset == dataset).order_by(refs.c.name))
+                .mappings()
+                .all()
+            )
         return [_ref(row) for row in rows]
 
     def create_ref(
-        self, dataset: str, name: str, kind: str, version_id: int, actor: str, message: str,
+        self,
+        dataset: str,
+        name: str,
+        kind: str,
+        version_id: int,
+        actor: str,
+        message: str,
         base_version_id: int | None = None,
     ) -> Ref:
         """Create a branch or tag; raises RefExists when the name is taken (tags never move)."""
@@ -201,9 +215,15 @@ class ControlPlane:
             with self.transaction() as conn:
                 conn.execute(
                     refs.insert().values(
-                        dataset=dataset, name=name, kind=kind, version_id=version_id,
-                        base_version_id=base_version_id, actor=actor, message=message,
-                        created_at=stamp, updated_at=stamp,
+                        dataset=dataset,
+                        name=name,
+                        kind=kind,
+                        version_id=version_id,
+                        base_version_id=base_version_id,
+                        actor=actor,
+                        message=message,
+                        created_at=stamp,
+                        updated_at=stamp,
                     )
                 )
                 _log_ref(conn, dataset, name, version_id, actor, f"create {kind}")
@@ -219,17 +239,26 @@ class ControlPlane:
             _log_ref(conn, dataset, name, None, actor, "delete")
 
     def move_branch(
-        self, dataset: str, name: str, expected_version_id: int, version_id: int,
-        base_version_id: int | None, actor: str, operation: str,
+        self,
+        dataset: str,
+        name: str,
+        expected_version_id: int,
+        version_id: int,
+        base_version_id: int | None,
+        actor: str,
+        operation: str,
     ) -> None:
         """Compare-and-swap a branch head to an existing version."""
         with self.transaction() as conn:
             moved = conn.execute(
                 refs.update()
-                .where(refs.c.dataset == dataset, refs.c.name == name, refs.c.kind == "branch",
-                       refs.c.version_id == expected_version_id)
-                .values(version_id=version_id, base_version_id=base_version_id,
-                        updated_at=now())
+                .where(
+                    refs.c.dataset == dataset,
+                    refs.c.name == name,
+                    refs.c.kind == "branch",
+                    refs.c.version_id == expected_version_id,
+                )
+                .values(version_id=version_id, base_version_id=base_version_id, updated_at=now())
             ).rowcount
             if moved == 1:
                 _log_ref(conn, dataset, name, version_id, actor, operation)
@@ -281,8 +310,14 @@ class ControlPlane:
                 stamp = now()
                 conn.execute(
                     refs.insert().values(
-                        dataset=dataset, name="main", kind="branch", version_id=version_id,
-                        base_version_id=None, actor=actor, message="", created_at=stamp,
+                        dataset=dataset,
+                        name="main",
+                        kind="branch",
+                        version_id=version_id,
+                        base_version_id=None,
+                        actor=actor,
+                        message="",
+                        created_at=stamp,
                         updated_at=stamp,
                     )
                 )
@@ -308,7 +343,13 @@ class ControlPlane:
         """
         with self.transaction() as conn:
             version_id = _insert_version(
-                conn, dataset, expected_version_id, snapshots, operation, actor, message,
+                conn,
+                dataset,
+                expected_version_id,
+                snapshots,
+                operation,
+                actor,
+                message,
                 properties,
             )
             moved = conn.execute(
@@ -341,7 +382,8 @@ class ControlPlane:
                     continue
                 properties = {**json.loads(row.properties), "expired": stamp}
                 conn.execute(
-                    versions.update().where(versions.c.version_id == version_id)
+                    versions.update()
+                    .where(versions.c.version_id == version_id)
                     .values(properties=json.dumps(properties, sort_keys=True))
                 )
 
@@ -349,11 +391,15 @@ class ControlPlane:
         """The version an ingest published, if it got that far."""
         marker = json.dumps({"ingest_id": ingest_id})[1:-1]
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(versions).where(
-                    versions.c.dataset == dataset, versions.c.properties.contains(marker)
+            row = (
+                conn.execute(
+                    sa.select(versions).where(
+                        versions.c.dataset == dataset, versions.c.properties.contains(marker)
+                    )
                 )
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         return _version(row) if row else None
 
     # ingest runs -------------------------------------------------------------------------
@@ -362,37 +408,55 @@ class ControlPlane:
         with self.transaction() as conn:
             conn.execute(
                 ingests.insert().values(
-                    ingest_id=run.ingest_id, dataset=run.dataset, target_ref=run.target_ref,
-                    work_branch=run.work_branch, command_key=run.command_key, status=run.status,
-                    base_version_id=run.base_version_id, checkpoint=json.dumps(run.checkpoint),
-                    batches=run.batches, parameters=json.dumps(run.parameters),
-                    created_at=stamp, updated_at=stamp,
+                    ingest_id=run.ingest_id,
+                    dataset=run.dataset,
+                    target_ref=run.target_ref,
+                    work_branch=run.work_branch,
+                    command_key=run.command_key,
+                    status=run.status,
+                    base_version_id=run.base_version_id,
+                    checkpoint=json.dumps(run.checkpoint),
+                    batches=run.batches,
+                    parameters=json.dumps(run.parameters),
+                    created_at=stamp,
+                    updated_at=stamp,
                 )
             )
 
     def unfinished_ingest(self, dataset: str, command_key: str) -> IngestRun | None:
         """The newest ingest of the same command that never finished (to resume it)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(ingests)
-                .where(
-                    ingests.c.dataset == dataset,
-                    ingests.c.command_key == command_key,
-                    ingests.c.status == "running",
+            row = (
+                conn.execute(
+                    sa.select(ingests)
+                    .where(
+                        ingests.c.dataset == dataset,
+                        ingests.c.command_key == command_key,
+                        ingests.c.status == "running",
+                    )
+                    .order_by(ingests.c.created_at.desc())
                 )
-                .order_by(ingests.c.created_at.desc())
-            ).mappings().first()
+                .mappings()
+                .first()
+            )
         return _ingest(row) if row else None
 
     def running_ingests(self, dataset: str) -> list[IngestRun]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(ingests).where(ingests.c.dataset == dataset,
-                                         ingests.c.status == "running")
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(ingests).where(
+                        ingests.c.dataset == dataset, ingests.c.status == "running"
+                    )
+                )
+                .mappings()
+                .all()
+            )
         return [_ingest(row) for row in rows]
 
-    def checkpoint_ingest(self, ingest_id: str, checkpoint: Mapping[str, int], batches: int) -> None:
+    def checkpoint_ingest(
+        self, ingest_id: str, checkpoint: Mapping[str, int], batches: int
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 ingests.update()
@@ -410,13 +474,23 @@ class ControlPlane:
 
     # audit -------------------------------------------------------------------------------
     def record(
-        self, action: str, dataset: str, target: str, outcome: str, detail: Mapping[str, Any],
+        self,
+        action: str,
+        dataset: str,
+        target: str,
+        outcome: str,
+        detail: Mapping[str, Any],
         actor: str | None = None,
     ) -> None:
         """Append one audit row, chained to the previous row by sha256."""
         row = {
-            "at": now(), "actor": actor or current_actor(), "host": socket.gethostname(),
-            "action": action, "dataset": dataset, "target": target, "outcome": outcome,
+            "at": now(),
+            "actor": actor or current_actor(),
+            "host": socket.gethostname(),
+            "action": action,
+            "dataset": dataset,
+            "target": target,
+            "outcome": outcome,
             "detail": json.dumps(dict(detail), sort_keys=True, default=str),
         }
         with self.transaction() as conn:
@@ -425,8 +499,9 @@ class ControlPlane:
             ).first()
             prev_hash = last.hash if last else "0" * 64
             digest = hashlib.sha256(
-                json.dumps({**row, "at": row["at"].isoformat(), "prev": prev_hash},
-                           sort_keys=True).encode()
+                json.dumps(
+                    {**row, "at": row["at"].isoformat(), "prev": prev_hash}, sort_keys=True
+                ).encode()
             ).hexdigest()
             conn.execute(audit.insert().values(**row, prev_hash=prev_hash, hash=digest))
 
@@ -443,20 +518,35 @@ def _log_ref(
 ) -> None:
     conn.execute(
         ref_log.insert().values(
-            dataset=dataset, ref=ref, version_id=version_id, at=now(), actor=actor,
+            dataset=dataset,
+            ref=ref,
+            version_id=version_id,
+            at=now(),
+            actor=actor,
             operation=operation,
         )
     )
 
 
 def _insert_version(
-    conn: Connection, dataset: str, parent_id: int | None, snapshots: Mapping[str, int],
-    operation: str, actor: str, message: str, properties: Mapping[str, Any],
+    conn: Connection,
+    dataset: str,
+    parent_id: int | None,
+    snapshots: Mapping[str, int],
+    operation: str,
+    actor: str,
+    message: str,
+    properties: Mapping[str, Any],
 ) -> int:
     result = conn.execute(
         versions.insert().values(
-            dataset=dataset, parent_id=parent_id, snapshots=json.dumps(dict(snapshots)),
-            operation=operation, actor=actor, message=message, created_at=now(),
+            dataset=dataset,
+            parent_id=parent_id,
+            snapshots=json.dumps(dict(snapshots)),
+            operation=operation,
+            actor=actor,
+            message=message,
+            created_at=now(),
             properties=json.dumps(dict(properties), sort_keys=True, default=str),
         )
     )
@@ -466,33 +556,48 @@ def _insert_version(
 def _version(row: Mapping[str, Any]) -> Version:
     created = row["created_at"]
     if created.tzinfo is None:  # SQLite drops the zone; every stamp we write is UTC
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return Version(
-        version_id=row["version_id"], dataset=row["dataset"], parent_id=row["parent_id"],
+        version_id=row["version_id"],
+        dataset=row["dataset"],
+        parent_id=row["parent_id"],
         snapshots={k: int(v) for k, v in json.loads(row["snapshots"]).items()},
-        operation=row["operation"], actor=row["actor"], message=row["message"],
-        created_at=created, properties=json.loads(row["properties"]),
+        operation=row["operation"],
+        actor=row["actor"],
+        message=row["message"],
+        created_at=created,
+        properties=json.loads(row["properties"]),
     )
 
 
 def _ref(row: Mapping[str, Any]) -> Ref:
     created = row["created_at"]
     if created.tzinfo is None:
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return Ref(
-        dataset=row["dataset"], name=row["name"], kind=row["kind"], version_id=row["version_id"],
-        base_version_id=row["base_version_id"], actor=row["actor"], message=row["message"],
+        dataset=row["dataset"],
+        name=row["name"],
+        kind=row["kind"],
+        version_id=row["version_id"],
+        base_version_id=row["base_version_id"],
+        actor=row["actor"],
+        message=row["message"],
         created_at=created,
     )
 
 
 def _ingest(row: Mapping[str, Any]) -> IngestRun:
     return IngestRun(
-        ingest_id=row["ingest_id"], dataset=row["dataset"], target_ref=row["target_ref"],
-        work_branch=row["work_branch"], command_key=row["command_key"], status=row["status"],
+        ingest_id=row["ingest_id"],
+        dataset=row["dataset"],
+        target_ref=row["target_ref"],
+        work_branch=row["work_branch"],
+        command_key=row["command_key"],
+        status=row["status"],
         base_version_id=row["base_version_id"],
         checkpoint={k: int(v) for k, v in json.loads(row["checkpoint"]).items()},
-        batches=row["batches"], parameters=json.loads(row["parameters"]),
+        batches=row["batches"],
+        parameters=json.loads(row["parameters"]),
     )
 
 

@@ -22,8 +22,7 @@ def run_demo(lh: Lakehouse, dataset: str = "demo", directory: str | None = None)
     if drop.exists():
         shutil.rmtree(drop)
     expected = write_messy_drop(drop)
-    report = lh.ingest([drop], dataset, attrs={"source": "lakehouse-demo"},
-                       message="demo drop")
+    report = lh.ingest([drop], dataset, attrs={"source": "lakehouse-demo"}, message="demo drop")
     by_media = lh.sql(_SAMPLE_QUERY, dataset)
     quarantine = lh.sql(
         "SELECT source_uri, category, reasons FROM quarantine ORDER BY source_uri", dataset
@@ -35,11 +34,13 @@ def run_demo(lh: Lakehouse, dataset: str = "demo", directory: str | None = None)
         f"in {report.seconds:.1f} s:",
         *(f"  {outcome:16} {n}" for outcome, n in report.counts.items()),
         "quarantined, with reasons:",
-        *(f"  {Path(r['source_uri']).name:28} {r['category']:8} {', '.join(r['reasons'])}"
-          for r in quarantine.to_dicts()),
-        f"> lakehouse sql \"{_SAMPLE_QUERY}\" --dataset {dataset}",
+        *(
+            f"  {Path(r['source_uri']).name:28} {r['category']:8} {', '.join(r['reasons'])}"
+            for r in quarantine.to_dicts()
+        ),
+        f'> lakehouse sql "{_SAMPLE_QUERY}" --dataset {dataset}',
         str(by_media),
-        f"next: lakehouse sql \"SELECT outcome, count(*) FROM sources GROUP BY 1\" "
+        f'next: lakehouse sql "SELECT outcome, count(*) FROM sources GROUP BY 1" '
         f"--dataset {dataset}",
     ]
     return {

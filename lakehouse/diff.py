@@ -28,11 +28,16 @@ class VersionDiff:
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         return {
-            "dataset": self.dataset, "from_version": self.from_version,
-            "to_version": self.to_version, "assets_added": len(self.added),
-            "assets_removed": len(self.removed), "added": self.added[:limit],
-            "removed": self.removed[:limit], "media_types": self.media_types,
-            "ledger_outcomes": self.ledger, "quarantine": self.quarantine,
+            "dataset": self.dataset,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "assets_added": len(self.added),
+            "assets_removed": len(self.removed),
+            "added": self.added[:limit],
+            "removed": self.removed[:limit],
+            "media_types": self.media_types,
+            "ledger_outcomes": self.ledger,
+            "quarantine": self.quarantine,
         }
 
 
@@ -44,28 +49,45 @@ def diff_versions(catalog: Catalog, old: Version, new: Version) -> VersionDiff:
     """
     tables = iceberg.load_tables(catalog, old.dataset)
     assets = tables[ASSETS]
-    gained = {r["asset_id"]: r["media_type"]
-              for r in _changed_rows(assets, new.snapshots[ASSETS], old.snapshots[ASSETS])}
-    lost = {r["asset_id"]: r["media_type"]
-            for r in _changed_rows(assets, old.snapshots[ASSETS], new.snapshots[ASSETS])}
+    gained = {
+        r["asset_id"]: r["media_type"]
+        for r in _changed_rows(assets, new.snapshots[ASSETS], old.snapshots[ASSETS])
+    }
+    lost = {
+        r["asset_id"]: r["media_type"]
+        for r in _changed_rows(assets, old.snapshots[ASSETS], new.snapshots[ASSETS])
+    }
     added = sorted(set(gained) - set(lost))
     removed = sorted(set(lost) - set(gained))
     added_types = Counter(gained[i] for i in added)
     removed_types = Counter(lost[i] for i in removed)
     media = {
-        media_type: {"added": added_types.get(media_type, 0),
-                     "removed": removed_types.get(media_type, 0)}
+        media_type: {
+            "added": added_types.get(media_type, 0),
+            "removed": removed_types.get(media_type, 0),
+        }
         for media_type in sorted(set(added_types) | set(removed_types))
     }
     return VersionDiff(
-        dataset=old.dataset, from_version=old.version_id, to_version=new.version_id,
-        added=added, removed=removed, media_types=media,
-        ledger=_count_delta(tables[SOURCES], old, new, SOURCES, lambda r: r["outcome"],
-                            ["outcome"]),
+        dataset=old.dataset,
+        from_version=old.version_id,
+        to_version=new.version_id,
+        added=added,
+        removed=removed,
+        media_types=media,
+        ledger=_count_delta(
+            tables[SOURCES], old, new, SOURCES, lambda r: r["outcome"], ["outcome"]
+        ),
         quarantine=_count_delta(
-            tables[QUARANTINE], old, new, QUARANTINE,
-            lambda r: [f"{r['category']}/{reason}" for reason in r["reasons"]]
-            if r["status"] == "open" else [],
+            tables[QUARANTINE],
+            old,
+            new,
+            QUARANTINE,
+            lambda r: (
+                [f"{r['category']}/{reason}" for reason in r["reasons"]]
+                if r["status"] == "open"
+                else []
+            ),
             ["category", "reasons", "status"],
         ),
     )
@@ -75,12 +97,16 @@ def _changed_rows(table: Table, snapshot: int, base: int) -> list[dict[str, Any]
     if snapshot == base:
         return []
     files = added_files(table, snapshot, base)
-    return [row for batch in read_columns(table, files, ["asset_id", "media_type"])
-            for row in batch.to_pylist()]
+    return [
+        row
+        for batch in read_columns(table, files, ["asset_id", "media_type"])
+        for row in batch.to_pylist()
+    ]
 
 
-def _count_delta(table: Table, old: Version, new: Version, name: str, key: Any,
-                 columns: list[str]) -> dict[str, int]:
+def _count_delta(
+    table: Table, old: Version, new: Version, name: str, key: Any, columns: list[str]
+) -> dict[str, int]:
     delta: Counter[str] = Counter()
     for sign, head, base in ((1, new, old), (-1, old, new)):
         if head.snapshots[name] == base.snapshots[name]:

@@ -76,7 +76,8 @@ class GateRefused(LakehouseError):
 
     def __init__(self, dataset: str, branch: str, reasons: list[str]) -> None:
         super().__init__(
-            f"publish of {dataset}@{branch} refused: " + "; ".join(reasons)
+            f"publish of {dataset}@{branch} refused: "
+            + "; ".join(reasons)
             + " (fix them, or publish with --override MESSAGE)"
         )
         self.dataset, self.branch, self.reasons = dataset, branch, reasons

@@ -37,8 +37,17 @@ class Change:
 
 Check = Callable[[Change], list[str]]
 
-_HEADER_COLUMNS = ["asset_id", "format", "width", "height", "channels", "bit_depth",
-                   "color_mode", "exif_orientation", "source_uri"]
+_HEADER_COLUMNS = [
+    "asset_id",
+    "format",
+    "width",
+    "height",
+    "channels",
+    "bit_depth",
+    "color_mode",
+    "exif_orientation",
+    "source_uri",
+]
 
 
 def policy_check(policy: Policy) -> Check:
@@ -50,13 +59,22 @@ def policy_check(policy: Policy) -> Check:
         failures: Counter[str] = Counter()
         for batch in read_columns(table, files, _HEADER_COLUMNS):
             for row in batch.to_pylist():
-                header = ImageHeader(row["format"], row["width"], row["height"], row["channels"],
-                                     row["bit_depth"], row["color_mode"] or "other", 1,
-                                     row["exif_orientation"])
+                header = ImageHeader(
+                    row["format"],
+                    row["width"],
+                    row["height"],
+                    row["channels"],
+                    row["bit_depth"],
+                    row["color_mode"] or "other",
+                    1,
+                    row["exif_orientation"],
+                )
                 name = PurePosixPath(unquote(urlparse(row["source_uri"]).path)).name
                 failures.update(v.code for v in check_header(policy.image, header, name))
-        return [f"{n} added asset(s) fail policy {policy.name!r}: {code}"
-                for code, n in sorted(failures.items())]
+        return [
+            f"{n} added asset(s) fail policy {policy.name!r}: {code}"
+            for code, n in sorted(failures.items())
+        ]
 
     return check
 
@@ -69,8 +87,7 @@ def gate(
     def evaluate(target: Version, heads: Mapping[str, int]) -> dict[str, Any]:
         change = Change(catalog, target.dataset, target, heads)
         reasons = [reason for check in checks for reason in check(change)]
-        verdict: dict[str, Any] = {"passed": not reasons, "policy": policy_tag,
-                                   "reasons": reasons}
+        verdict: dict[str, Any] = {"passed": not reasons, "policy": policy_tag, "reasons": reasons}
         if reasons and override is None:
             raise GateRefused(target.dataset, branch, reasons)
         if reasons:

@@ -46,12 +46,15 @@ def _manifest_files(table: Table, manifest: ManifestFile) -> dict[str, DataFile]
     return cached
 
 
-def file_changes(table: Table, head: int, base: int | None
-                 ) -> tuple[list[DataFile], list[DataFile]]:
+def file_changes(
+    table: Table, head: int, base: int | None
+) -> tuple[list[DataFile], list[DataFile]]:
     """(files visible at `head` but not at `base`, files visible at `base` but not at `head`)."""
     after, before = live_files(table, head), live_files(table, base)
-    return ([f for p, f in after.items() if p not in before],
-            [f for p, f in before.items() if p not in after])
+    return (
+        [f for p, f in after.items() if p not in before],
+        [f for p, f in before.items() if p not in after],
+    )
 
 
 def added_files(table: Table, head: int, base: int | None) -> list[DataFile]:
@@ -63,7 +66,9 @@ def added_files(table: Table, head: int, base: int | None) -> list[DataFile]:
     return file_changes(table, head, base)[0]
 
 
-def read_columns(table: Table, files: list[DataFile], columns: list[str]) -> Iterator[pa.RecordBatch]:
+def read_columns(
+    table: Table, files: list[DataFile], columns: list[str]
+) -> Iterator[pa.RecordBatch]:
     """Stream only `columns` of the given data files."""
     for data_file in files:
         with table.io.new_input(data_file.file_path).open() as handle:

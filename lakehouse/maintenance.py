@@ -60,7 +60,10 @@ def retained_versions(control: ControlPlane, dataset: str, keep_versions: int) -
 
 
 def expire(
-    catalog: Catalog, control: ControlPlane, dataset: str, keep_versions: int,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    keep_versions: int,
     report: MaintenanceReport,
 ) -> None:
     """Expire every snapshot that no retained version and no Iceberg ref needs."""
@@ -74,13 +77,15 @@ def expire(
         doomed = [s.snapshot_id for s in table.metadata.snapshots if s.snapshot_id not in needed]
         if doomed:
             iceberg.with_retry(
-                lambda i=identifier, d=doomed: catalog.load_table(i)
-                .maintenance.expire_snapshots().by_ids(d).commit()
+                lambda i=identifier, d=doomed: (
+                    catalog.load_table(i).maintenance.expire_snapshots().by_ids(d).commit()
+                )
             )
         report.expired_snapshots[name] = len(doomed)
     tables = iceberg.load_tables(catalog, dataset)
     gone = [
-        v.version_id for v in control.history(dataset)
+        v.version_id
+        for v in control.history(dataset)
         if not v.properties.get("expired")
         and any(tables[n].snapshot_by_id(s) is None for n, s in v.snapshots.items())
     ]
@@ -97,8 +102,9 @@ def collect_garbage(
         referenced = _referenced_paths(table)
         filesystem, root = fs.FileSystem.from_uri(f"{table.location()}/data")
         cutoff = time.time() - grace_seconds
-        for info in filesystem.get_file_info(fs.FileSelector(root, recursive=True,
-                                                             allow_not_found=True)):
+        for info in filesystem.get_file_info(
+            fs.FileSelector(root, recursive=True, allow_not_found=True)
+        ):
             if info.type != fs.FileType.File or not info.path.endswith(".parquet"):
                 continue
             if _uri_like(table, info.path) in referenced:
@@ -111,8 +117,13 @@ def collect_garbage(
 
 
 def compact(
-    catalog: Catalog, control: ControlPlane, dataset: str, actor: str, small_bytes: int,
-    target_bytes: int, report: MaintenanceReport,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    actor: str,
+    small_bytes: int,
+    target_bytes: int,
+    report: MaintenanceReport,
 ) -> Version | None:
     """Rewrite `main`'s small data files into files of about `target_bytes`, per table.
 
@@ -131,15 +142,27 @@ def compact(
         if len(small) < 2:
             continue
         _rewrite(catalog, tables[name], work, main.snapshots[name], small, target_bytes)
-        report.compacted[name] = [len(files), len(files) - len(small) + _files_written(
-            catalog, f"{dataset}.{name}", work, main.snapshots[name])]
+        report.compacted[name] = [
+            len(files),
+            len(files)
+            - len(small)
+            + _files_written(catalog, f"{dataset}.{name}", work, main.snapshots[name]),
+        ]
     if not report.compacted:
         return None
     try:
         version = publish_work_branch(
-            catalog, control, dataset, work, main, "main", operation="compact",
-            message="compact small files", actor=actor,
-            properties={"compacted": report.compacted}, rebase=False,
+            catalog,
+            control,
+            dataset,
+            work,
+            main,
+            "main",
+            operation="compact",
+            message="compact small files",
+            actor=actor,
+            properties={"compacted": report.compacted},
+            rebase=False,
         )
     except CommitConflict:
         report.compacted = {}
@@ -148,21 +171,26 @@ def compact(
     return version
 
 
-def _rewrite(catalog: Catalog, table: Table, work: str, base: int, files: list[DataFile],
-             target_bytes: int) -> None:
+def _rewrite(
+    catalog: Catalog, table: Table, work: str, base: int, files: list[DataFile], target_bytes: int
+) -> None:
     """On branch `work`: drop `files` and append their rows as few large files, one commit."""
     identifier = ".".join(table.name())
     schema = table.schema().as_arrow()
     iceberg.set_branch(catalog, identifier, work, base)
     fresh = catalog.load_table(identifier)
     with fresh.transaction() as tx:
-        with tx.update_snapshot(snapshot_properties={"lakehouse.operation": "compact"},
-                                branch=work).overwrite() as overwrite:
+        with tx.update_snapshot(
+            snapshot_properties={"lakehouse.operation": "compact"}, branch=work
+        ).overwrite() as overwrite:
             for data_file in files:
                 overwrite.delete_data_file(data_file)
         for chunk in _chunks(read_columns(table, files, schema.names), target_bytes):
-            tx.append(chunk.cast(schema), snapshot_properties={"lakehouse.operation": "compact"},
-                      branch=work)
+            tx.append(
+                chunk.cast(schema),
+                snapshot_properties={"lakehouse.operation": "compact"},
+                branch=work,
+            )
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], target_bytes: int) -> Iterator[pa.Table]:

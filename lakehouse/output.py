@@ -17,8 +17,14 @@ def frame_to_text(frame: pl.DataFrame, fmt: str) -> str:
     shown = _summarise_binary(frame)
     if fmt == "csv":
         return shown.write_csv().rstrip("\n")
-    with pl.Config(tbl_rows=200, tbl_cols=50, fmt_str_lengths=100, tbl_width_chars=200,
-                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=200,
+        tbl_cols=50,
+        fmt_str_lengths=100,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
         return f"{shown}\n({frame.height} rows)"
 
 

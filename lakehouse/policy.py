@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
-
-import tomllib
 
 from lakehouse.errors import ConfigError
 from lakehouse.media.formats import EXTENSIONS, IMAGE_FORMATS

@@ -21,8 +21,8 @@ from pyiceberg.table import Table
 
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
-from lakehouse.fingerprint import SetHash, asset_element
 from lakehouse.errors import CommitConflict, RefNotFound
+from lakehouse.fingerprint import SetHash, asset_element
 from lakehouse.history import added_files, file_changes, key_set, key_values, read_columns
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
 
@@ -165,8 +165,9 @@ def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, ont
     for name in TABLES:
         files = branch_files[name]
         if files is not None:
-            _reapply(catalog, tables[name], work_branch, onto.snapshots[name], files,
-                     rewrites[name])
+            _reapply(
+                catalog, tables[name], work_branch, onto.snapshots[name], files, rewrites[name]
+            )
 
 
 def _reapply(
@@ -186,7 +187,9 @@ def _reapply(
         iceberg.append_files(catalog, identifier, files, work_branch, properties)
         return
     columns = table.schema().as_arrow().names
-    kept = [b for b in (rewrite(batch) for batch in read_columns(table, files, columns)) if b.num_rows]
+    kept = [
+        b for b in (rewrite(batch) for batch in read_columns(table, files, columns)) if b.num_rows
+    ]
     if kept:
         iceberg.append(catalog, identifier, pa.Table.from_batches(kept), work_branch, properties)
 

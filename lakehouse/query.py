@@ -18,8 +18,7 @@ from lakehouse.schema import TABLES
 def lazy_tables(catalog: Catalog, version: Version) -> dict[str, pl.LazyFrame]:
     tables = iceberg.load_tables(catalog, version.dataset)
     return {
-        name: pl.scan_iceberg(tables[name], snapshot_id=version.snapshots[name])
-        for name in TABLES
+        name: pl.scan_iceberg(tables[name], snapshot_id=version.snapshots[name]) for name in TABLES
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pyiceberg.catalog import Catalog
 
@@ -72,11 +72,11 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"not an ISO-8601 time: {text!r} (e.g. 2026-11-01T00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _as_of(control: ControlPlane, dataset: str, ref: str, moment: datetime) -> Version:
-    version_id = control.version_at(dataset, ref, moment.astimezone(timezone.utc))
+    version_id = control.version_at(dataset, ref, moment.astimezone(UTC))
     if version_id is None:
         raise RefNotFound(dataset, f"{ref} as of {moment.isoformat()} (it did not exist yet)")
     version = control.version(version_id)
@@ -84,7 +84,9 @@ def _as_of(control: ControlPlane, dataset: str, ref: str, moment: datetime) -> V
     return version
 
 
-def _by_snapshot(catalog: Catalog, control: ControlPlane, dataset: str, snapshot_id: int) -> Version:
+def _by_snapshot(
+    catalog: Catalog, control: ControlPlane, dataset: str, snapshot_id: int
+) -> Version:
     """The version that introduced `snapshot_id` (of any table); expired ids are refused."""
     tables = iceberg.load_tables(catalog, dataset)
     owner = next((n for n in TABLES if tables[n].snapshot_by_id(snapshot_id) is not None), None)
@@ -94,7 +96,8 @@ def _by_snapshot(catalog: Catalog, control: ControlPlane, dataset: str, snapshot
         if version.snapshots.get(owner) == snapshot_id:
             return version
     raise SnapshotNotFound(
-        dataset, snapshot_id,
+        dataset,
+        snapshot_id,
         hint="it is an intermediate commit of an ingest, not a published version; "
         "`lakehouse log` lists version snapshot ids",
     )

@@ -7,6 +7,7 @@ sequence-number ValueError, see DESIGN.md).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -39,9 +40,7 @@ def open_catalog(settings: CatalogSettings) -> Catalog:
 
 def validate_dataset_name(dataset: str) -> str:
     if not dataset or not dataset.replace("_", "").replace("-", "").isalnum():
-        raise UsageError(
-            f"invalid dataset name {dataset!r}: use letters, digits, '-' and '_' only"
-        )
+        raise UsageError(f"invalid dataset name {dataset!r}: use letters, digits, '-' and '_' only")
     return dataset
 
 
@@ -52,10 +51,8 @@ def ensure_dataset(catalog: Catalog, dataset: str) -> dict[str, int]:
     branch of a table that has no snapshot, and a branch must start from main's head.
     """
     validate_dataset_name(dataset)
-    try:
+    with contextlib.suppress(NamespaceAlreadyExistsError):
         catalog.create_namespace(dataset)
-    except NamespaceAlreadyExistsError:
-        pass
     heads: dict[str, int] = {}
     for name in TABLES:
         identifier = f"{dataset}.{name}"
@@ -72,9 +69,10 @@ def ensure_dataset(catalog: Catalog, dataset: str) -> dict[str, int]:
 def _init_snapshot(catalog: Catalog, table: Table) -> Table:
     table = catalog.load_table(table.name())
     if table.metadata.refs.get("main") is None:
-        with table.transaction() as tx, tx.update_snapshot(
-            snapshot_properties={"lakehouse.operation": "create"}
-        ).fast_append():
+        with (
+            table.transaction() as tx,
+            tx.update_snapshot(snapshot_properties={"lakehouse.operation": "create"}).fast_append(),
+        ):
             pass
     return catalog.load_table(table.name())
 
@@ -105,14 +103,18 @@ def append(
     def attempt() -> int:
         table = catalog.load_table(identifier)
         with table.transaction() as tx:
-            changed = {k: v for k, v in (table_properties or {}).items()
-                       if table.properties.get(k) != v}
+            changed = {
+                k: v for k, v in (table_properties or {}).items() if table.properties.get(k) != v
+            }
             if changed:
                 tx.set_properties(changed)
             if branch not in table.metadata.refs:
                 _fork(tx, branch, fork_from)
-            tx.append(data.cast(table.schema().as_arrow()), snapshot_properties=dict(properties),
-                      branch=branch)
+            tx.append(
+                data.cast(table.schema().as_arrow()),
+                snapshot_properties=dict(properties),
+                branch=branch,
+            )
         return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
 
     return with_retry(attempt)
@@ -129,9 +131,12 @@ def append_files(
 
     def attempt() -> None:
         table = catalog.load_table(identifier)
-        with table.transaction() as tx, tx.update_snapshot(
-            snapshot_properties=dict(properties), branch=branch
-        ).fast_append() as fast_append:
+        with (
+            table.transaction() as tx,
+            tx.update_snapshot(
+                snapshot_properties=dict(properties), branch=branch
+            ).fast_append() as fast_append,
+        ):
             for data_file in files:
                 fast_append.append_data_file(data_file)
 

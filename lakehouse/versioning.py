@@ -41,20 +41,33 @@ def get_ref(control: ControlPlane, dataset: str, name: str) -> Ref:
 
 
 def create_branch(
-    catalog: Catalog, control: ControlPlane, dataset: str, name: str, source: Version, actor: str,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    name: str,
+    source: Version,
+    actor: str,
     message: str = "",
 ) -> Ref:
     """A branch at `source` (a version of any ref; never an orphan), in every table."""
     validate_ref_name(name, "branch")
-    ref = control.create_ref(dataset, name, "branch", source.version_id, actor, message,
-                             base_version_id=source.version_id)
+    ref = control.create_ref(
+        dataset,
+        name,
+        "branch",
+        source.version_id,
+        actor,
+        message,
+        base_version_id=source.version_id,
+    )
     for table in TABLES:
         iceberg.set_branch(catalog, f"{dataset}.{table}", name, source.snapshots[table])
     return ref
 
 
-def delete_branch(catalog: Catalog, control: ControlPlane, dataset: str, name: str,
-                  actor: str) -> None:
+def delete_branch(
+    catalog: Catalog, control: ControlPlane, dataset: str, name: str, actor: str
+) -> None:
     ref = get_ref(control, dataset, name)
     if ref.kind != "branch":
         raise UsageError(f"{name!r} is a tag; use `tag delete`")
@@ -65,7 +78,12 @@ def delete_branch(catalog: Catalog, control: ControlPlane, dataset: str, name: s
 
 
 def create_tag(
-    catalog: Catalog, control: ControlPlane, dataset: str, name: str, target: Version, actor: str,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    name: str,
+    target: Version,
+    actor: str,
     message: str,
 ) -> Ref:
     """An immutable tag: re-creating an existing tag is an error (pyiceberg would re-point it)."""
@@ -75,8 +93,9 @@ def create_tag(
     return ref
 
 
-def delete_tag(catalog: Catalog, control: ControlPlane, dataset: str, name: str, actor: str,
-               force: bool) -> None:
+def delete_tag(
+    catalog: Catalog, control: ControlPlane, dataset: str, name: str, actor: str, force: bool
+) -> None:
     ref = get_ref(control, dataset, name)
     if ref.kind != "tag":
         raise UsageError(f"{name!r} is a branch; use `branch delete`")
@@ -88,8 +107,9 @@ def delete_tag(catalog: Catalog, control: ControlPlane, dataset: str, name: str,
         loaded = catalog.load_table(identifier)
         if name in loaded.metadata.refs:
             iceberg.with_retry(
-                lambda i=identifier: catalog.load_table(i).manage_snapshots().remove_tag(name)
-                .commit()
+                lambda i=identifier: (
+                    catalog.load_table(i).manage_snapshots().remove_tag(name).commit()
+                )
             )
 
 
@@ -102,14 +122,24 @@ def _write_iceberg_tag(catalog: Catalog, dataset: str, name: str, target: Versio
         if existing is not None:
             raise RefExists(dataset, name)
         iceberg.with_retry(
-            lambda i=identifier, t=table: catalog.load_table(i)
-            .manage_snapshots().create_tag(target.snapshots[t], name).commit()
+            lambda i=identifier, t=table: (
+                catalog.load_table(i)
+                .manage_snapshots()
+                .create_tag(target.snapshots[t], name)
+                .commit()
+            )
         )
 
 
 def publish_branch(
-    catalog: Catalog, control: ControlPlane, dataset: str, branch: str, target: str,
-    message: str, actor: str, gate: Gate | None,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    branch: str,
+    target: str,
+    message: str,
+    actor: str,
+    gate: Gate | None,
 ) -> Version:
     """Publish `branch` onto `target` through the gate; the branch then equals the result.
 
@@ -133,21 +163,41 @@ def publish_branch(
         iceberg.set_branch(catalog, f"{dataset}.{table}", work, head.snapshots[table])
     try:
         version = publish_work_branch(
-            catalog, control, dataset, work, fork, target, operation="publish",
-            message=message, actor=actor,
+            catalog,
+            control,
+            dataset,
+            work,
+            fork,
+            target,
+            operation="publish",
+            message=message,
+            actor=actor,
             properties={"branch": branch, "branch_version_id": head.version_id},
-            gate=gate, retry_when_moved=False,
+            gate=gate,
+            retry_when_moved=False,
         )
     finally:
         iceberg.drop_branch_everywhere(catalog, dataset, work)
-    control.move_branch(dataset, branch, head.version_id, version.version_id,
-                        base_version_id=version.version_id, actor=actor, operation="published")
+    control.move_branch(
+        dataset,
+        branch,
+        head.version_id,
+        version.version_id,
+        base_version_id=version.version_id,
+        actor=actor,
+        operation="published",
+    )
     sync_iceberg_ref(catalog, control, dataset, branch)
     return version
 
 
 def rollback(
-    catalog: Catalog, control: ControlPlane, dataset: str, ref: str, to: Version, actor: str,
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    ref: str,
+    to: Version,
+    actor: str,
     message: str | None = None,
 ) -> Version:
     """Point `ref` back at the content of `to` as a new version; history keeps everything."""
@@ -157,12 +207,19 @@ def rollback(
     current = control.version(current_ref.version_id)
     assert current is not None
     require_readable(catalog, to)
-    properties = {k: to.properties[k] for k in ("fingerprint", "lthash", "asset_count")
-                  if k in to.properties}
+    properties = {
+        k: to.properties[k] for k in ("fingerprint", "lthash", "asset_count") if k in to.properties
+    }
     properties.update(restored_version_id=to.version_id, replaced_version_id=current.version_id)
     version = control.advance_ref(
-        dataset, ref, current.version_id, to.snapshots, "rollback", actor,
-        message or f"rollback to version {to.version_id}", properties,
+        dataset,
+        ref,
+        current.version_id,
+        to.snapshots,
+        "rollback",
+        actor,
+        message or f"rollback to version {to.version_id}",
+        properties,
     )
     sync_iceberg_ref(catalog, control, dataset, ref)
     return version
@@ -195,6 +252,7 @@ def sync_refs(catalog: Catalog, control: ControlPlane, dataset: str) -> list[str
                 repaired.append(f"{table}@{name} (removed)")
                 ref_type = tables[table].metadata.refs[name].snapshot_ref_type.value
                 manage = catalog.load_table(f"{dataset}.{table}").manage_snapshots()
-                (manage.remove_tag(name) if ref_type == "tag" else manage.remove_branch(name)
-                 ).commit()
+                (
+                    manage.remove_tag(name) if ref_type == "tag" else manage.remove_branch(name)
+                ).commit()
     return repaired

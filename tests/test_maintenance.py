@@ -60,12 +60,19 @@ def test_expiry_keeps_tags_and_recent_versions_and_deletes_orphans(lake, tmp_pat
 def test_gc_deletes_exactly_the_files_no_retained_version_references(lake, tmp_path):
     versions = [_ingest_one(lake, tmp_path, seed) for seed in range(3)]
     lake.tag_create("ds", "v-first", str(versions[0]))
-    tagged_files = {Path(f.file.file_path.removeprefix("file://")) for f in lake.catalog.load_table(
-        "ds.assets").scan(snapshot_id=lake.resolve("ds", ref="v-first").snapshots["assets"]
-                          ).plan_files()}
+    tagged_files = {
+        Path(f.file.file_path.removeprefix("file://"))
+        for f in lake.catalog.load_table("ds.assets")
+        .scan(snapshot_id=lake.resolve("ds", ref="v-first").snapshots["assets"])
+        .plan_files()
+    }
     lake.maintain("ds", grace_seconds=0, keep_versions=1)  # compacts main, then expires
-    main_files = {Path(f.file.file_path.removeprefix("file://")) for f in lake.catalog.load_table(
-        "ds.assets").scan(snapshot_id=lake.resolve("ds").snapshots["assets"]).plan_files()}
+    main_files = {
+        Path(f.file.file_path.removeprefix("file://"))
+        for f in lake.catalog.load_table("ds.assets")
+        .scan(snapshot_id=lake.resolve("ds").snapshots["assets"])
+        .plan_files()
+    }
     on_disk = {p for p in _data_files(lake.settings.home) if "/assets/" in str(p)}
     assert on_disk == tagged_files | main_files  # the 2nd and 3rd small files are gone
     assert len(tagged_files) == 1 and len(main_files) == 1
@@ -101,8 +108,10 @@ def test_compaction_rewrites_small_files_without_changing_content(lake, tmp_path
 
 def test_maintenance_runs_by_itself_past_the_snapshot_bound(tmp_path, ray_cluster):
     settings = Settings.embedded(tmp_path / "home")
-    settings = dataclasses.replace(settings, history=dataclasses.replace(
-        settings.history, keep_versions=2, auto_expire_snapshots=4))
+    settings = dataclasses.replace(
+        settings,
+        history=dataclasses.replace(settings.history, keep_versions=2, auto_expire_snapshots=4),
+    )
     lake = Lakehouse(settings)
     for seed in range(8):
         _ingest_one(lake, tmp_path, seed)

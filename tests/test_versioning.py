@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,8 +58,10 @@ def test_branch_ingest_diff_publish_fast_forward(lake, tmp_path):
     assert _ids(lake) == base | added
     assert version.properties["fingerprint"] == _fingerprint_of(base | added)
     assert version.properties["asset_count"] == 6
-    assert lake.resolve("ds", version_id=report.version_id).snapshots["assets"] == \
-        version.snapshots["assets"]  # fast-forward: same snapshots, no data rewritten
+    assert (
+        lake.resolve("ds", version_id=report.version_id).snapshots["assets"]
+        == version.snapshots["assets"]
+    )  # fast-forward: same snapshots, no data rewritten
     table = lake.catalog.load_table("ds.assets")
     assert table.metadata.refs["main"].snapshot_id == version.snapshots["assets"]
     assert table.metadata.refs["nov"].snapshot_id == version.snapshots["assets"]
@@ -78,8 +80,12 @@ def test_publish_after_main_moved_reapplies_the_branch(lake, tmp_path):
     assert len(ids) == len(set(ids)) == 8
     assert second.properties["fingerprint"] == _fingerprint_of(set(ids))
     ledger = lake.sql("SELECT rel_path, outcome FROM sources WHERE rel_path LIKE 'c_%'", "ds")
-    assert dict(ledger.rows()) == {"c_0004.jpg": "already_present", "c_0005.jpg": "added",
-                                   "c_0006.jpg": "added", "c_0007.jpg": "added"}
+    assert dict(ledger.rows()) == {
+        "c_0004.jpg": "already_present",
+        "c_0005.jpg": "added",
+        "c_0006.jpg": "added",
+        "c_0007.jpg": "added",
+    }
     assert lake.diff("ds", "one", "main").added != []
 
 
@@ -90,9 +96,11 @@ def test_gate_refuses_policy_failures_then_override_is_recorded(lake, tmp_path):
     (gray / "g.jpg").write_bytes(grayscale_jpeg())
     loose = tmp_path / "loose.toml"
     text = (Path(__file__).parents[1] / "quality/policies/default.toml").read_text()
-    loose.write_text(text.replace("channels = [3]", "channels = [1, 3]")
-                     .replace('color_modes = ["rgb"]', 'color_modes = ["rgb", "gray"]')
-                     .replace('name = "default"', 'name = "loose"'))
+    loose.write_text(
+        text.replace("channels = [3]", "channels = [1, 3]")
+        .replace('color_modes = ["rgb"]', 'color_modes = ["rgb", "gray"]')
+        .replace('name = "default"', 'name = "loose"')
+    )
     lake.branch_create("ds", "gray")
     lake.ingest([gray], "ds", ref="gray", policy=str(loose))
     before = lake.resolve("ds")
@@ -146,7 +154,7 @@ def test_tags_are_immutable_and_exist_in_every_table(lake, tmp_path):
 
 def test_time_travel_through_every_ref_form(lake, tmp_path):
     first = lake.ingest([_drop(tmp_path / "a", range(2))], "ds")
-    between = datetime.now(timezone.utc)
+    between = datetime.now(UTC)
     lake.tag_create("ds", "v1")
     second = lake.ingest([_drop(tmp_path / "b", range(2, 5))], "ds")
     expected = _ids(lake, "v1")
@@ -158,7 +166,7 @@ def test_time_travel_through_every_ref_form(lake, tmp_path):
     # quarantine was untouched: its snapshot belongs to the version that created it
     assert lake.resolve("ds", snapshot_id=first.snapshots["quarantine"]).operation == "create"
     assert _ids(lake, as_of=between) == expected
-    assert _ids(lake, as_of=datetime.now(timezone.utc)) == _ids(lake)
+    assert _ids(lake, as_of=datetime.now(UTC)) == _ids(lake)
     with pytest.raises(RefNotFound):
         lake.resolve("ds", as_of=between - timedelta(days=1))
     with pytest.raises(SnapshotNotFound):
@@ -181,7 +189,12 @@ def test_rollback_then_publish_again(lake, tmp_path):
     lake.publish("ds", "fix", "after rollback")
     assert len(_ids(lake)) == 4
     assert [v.operation for v in lake.log("ds", ref="main")] == [
-        "publish", "rollback", "ingest", "ingest", "create"]
+        "publish",
+        "rollback",
+        "ingest",
+        "ingest",
+        "create",
+    ]
 
 
 def test_racing_publishes_one_wins_one_is_refused_nothing_lost(lake, tmp_path):
@@ -199,8 +212,9 @@ def test_racing_publishes_one_wins_one_is_refused_nothing_lost(lake, tmp_path):
 
     def publish(name: str) -> None:
         try:
-            outcomes[name] = lake.publish("ds", name, f"publish {name}",
-                                          checks=[wait_for_the_other])
+            outcomes[name] = lake.publish(
+                "ds", name, f"publish {name}", checks=[wait_for_the_other]
+            )
         except CommitConflict as exc:
             outcomes[name] = exc
 

@@ -80,7 +80,10 @@ def plan_windows(
                 window.decisions.append(decision)
                 if decision.action is Action.INSPECT:
                     window.inspect_bytes += entry.size or 0
-                if window.inspect_bytes >= window_bytes or len(window.decisions) >= WINDOW_MAX_FILES:
+                if (
+                    window.inspect_bytes >= window_bytes
+                    or len(window.decisions) >= WINDOW_MAX_FILES
+                ):
                     yield window
                     window = Window()
     if window.decisions:
@@ -113,12 +116,18 @@ def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
     if probe.error:
         return Decision(entry, Action.RECORD, outcome=SKIPPED, detail=probe.error)
     if probe.fmt in VIDEO_FORMATS:
-        return Decision(entry, Action.RECORD, sha256=probe.sha256, outcome=SKIPPED,
-                        detail=f"video_not_supported: {probe.fmt}")
+        return Decision(
+            entry,
+            Action.RECORD,
+            sha256=probe.sha256,
+            outcome=SKIPPED,
+            detail=f"video_not_supported: {probe.fmt}",
+        )
     has_media_suffix = os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS
     if probe.fmt not in IMAGE_FORMATS and not has_media_suffix:
-        return Decision(entry, Action.RECORD, sha256=probe.sha256, outcome=SKIPPED,
-                        detail="not_media")
+        return Decision(
+            entry, Action.RECORD, sha256=probe.sha256, outcome=SKIPPED, detail="not_media"
+        )
     sha = probe.sha256
     assert sha is not None
     if sha in state.run_added:
@@ -126,9 +135,14 @@ def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
     if sha in state.stored_assets:
         return Decision(entry, Action.RECORD, sha, outcome=ALREADY_PRESENT, asset_id=sha)
     if sha in state.run_quarantined or sha in state.open_quarantine:
-        return Decision(entry, Action.RECORD, sha, outcome=QUARANTINED,
-                        quarantine_id=quarantine_id(sha, state.policy_digest),
-                        detail="same bytes as an open quarantine entry")
+        return Decision(
+            entry,
+            Action.RECORD,
+            sha,
+            outcome=QUARANTINED,
+            quarantine_id=quarantine_id(sha, state.policy_digest),
+            detail="same bytes as an open quarantine entry",
+        )
     if sha in state.in_flight:
         return Decision(entry, Action.FOLLOW, sha)
     state.in_flight.add(sha)

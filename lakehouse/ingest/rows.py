@@ -18,7 +18,10 @@ SOURCES_ARROW = SOURCES_SCHEMA.as_arrow()
 
 
 def asset_row(
-    decision: Decision, result: Inspected, ingest_id: str, at: datetime,
+    decision: Decision,
+    result: Inspected,
+    ingest_id: str,
+    at: datetime,
     attrs: Mapping[str, str],
 ) -> dict[str, Any]:
     inspection, header = result.inspection, result.inspection.header if result.inspection else None
@@ -48,8 +51,15 @@ def asset_row(
 
 
 def quarantine_row(
-    decision: Decision, result: Inspected, quarantine_id: str, category: str,
-    reasons: tuple[str, ...], detail: str, ingest_id: str, policy_tag: str, at: datetime,
+    decision: Decision,
+    result: Inspected,
+    quarantine_id: str,
+    category: str,
+    reasons: tuple[str, ...],
+    detail: str,
+    ingest_id: str,
+    policy_tag: str,
+    at: datetime,
 ) -> dict[str, Any]:
     assert result.content is not None and result.sha256 is not None
     media_type = result.inspection.media_type if result.inspection else None

@@ -17,7 +17,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +81,19 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ingest_id": self.ingest_id, "dataset": self.dataset, "ref": self.ref,
-            "version_id": self.version_id, "resumed": self.resumed, "files": self.files,
-            "counts": self.counts, "quarantine_reasons": self.reasons,
-            "bytes_added": self.bytes_added, "decoded": self.decoded, "snapshot_id": self.snapshots[ASSETS],
-            "snapshots": self.snapshots, "seconds": round(self.seconds, 3),
+            "ingest_id": self.ingest_id,
+            "dataset": self.dataset,
+            "ref": self.ref,
+            "version_id": self.version_id,
+            "resumed": self.resumed,
+            "files": self.files,
+            "counts": self.counts,
+            "quarantine_reasons": self.reasons,
+            "bytes_added": self.bytes_added,
+            "decoded": self.decoded,
+            "snapshot_id": self.snapshots[ASSETS],
+            "snapshots": self.snapshots,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -125,9 +133,18 @@ def run_ingest(
         control.finish_ingest(run.ingest_id, "published")
         props = published.properties
         return IngestReport(
-            run.ingest_id, request.dataset, request.ref, published.version_id, True,
-            sum(props["counts"].values()), props["counts"], props.get("reasons", {}), 0, 0,
-            dict(published.snapshots), time.perf_counter() - started,
+            run.ingest_id,
+            request.dataset,
+            request.ref,
+            published.version_id,
+            True,
+            sum(props["counts"].values()),
+            props["counts"],
+            props.get("reasons", {}),
+            0,
+            0,
+            dict(published.snapshots),
+            time.perf_counter() - started,
         )
     if resumed:
         for name, snapshot_id in run.checkpoint.items():
@@ -149,22 +166,37 @@ def run_ingest(
 
     files = sum(counts.values())
     version = publish_work_branch(
-        catalog, control, request.dataset, run.work_branch, fork, request.ref,
+        catalog,
+        control,
+        request.dataset,
+        run.work_branch,
+        fork,
+        request.ref,
         operation="ingest",
-        message=request.message
-        or f"ingest {files} files from " + ", ".join(str(r) for r in roots),
+        message=request.message or f"ingest {files} files from " + ", ".join(str(r) for r in roots),
         actor=actor,
-        properties={"ingest_id": run.ingest_id, "counts": _all_outcomes(counts),
-                    "reasons": dict(reasons), "policy": policy_tag,
-                    "roots": [str(r) for r in roots]},
+        properties={
+            "ingest_id": run.ingest_id,
+            "counts": _all_outcomes(counts),
+            "reasons": dict(reasons),
+            "policy": policy_tag,
+            "roots": [str(r) for r in roots],
+        },
     )
     control.finish_ingest(run.ingest_id, "published")
     report = IngestReport(
-        ingest_id=run.ingest_id, dataset=request.dataset, ref=request.ref,
-        version_id=version.version_id, resumed=resumed, files=files,
-        counts=_all_outcomes(counts), reasons=dict(reasons),
-        bytes_added=committer.bytes_added, decoded=committer.decoded,
-        snapshots=dict(version.snapshots), seconds=time.perf_counter() - started,
+        ingest_id=run.ingest_id,
+        dataset=request.dataset,
+        ref=request.ref,
+        version_id=version.version_id,
+        resumed=resumed,
+        files=files,
+        counts=_all_outcomes(counts),
+        reasons=dict(reasons),
+        bytes_added=committer.bytes_added,
+        decoded=committer.decoded,
+        snapshots=dict(version.snapshots),
+        seconds=time.perf_counter() - started,
     )
     return report
 
@@ -186,8 +218,9 @@ def _inspected_windows(
                 exhausted = True
                 break
             items = window.to_inspect()
-            handles = [submit(items[i : i + files_per_task])
-                       for i in range(0, len(items), files_per_task)]
+            handles = [
+                submit(items[i : i + files_per_task]) for i in range(0, len(items), files_per_task)
+            ]
             in_flight.append((window, handles))
         if not in_flight:
             return
@@ -214,15 +247,24 @@ def _ensure_target_branch(
 
 def _command_key(request: IngestRequest, roots: list[Path], policy_tag: str) -> str:
     key = json.dumps(
-        [request.dataset, request.ref, [str(r) for r in roots], sorted(request.attrs.items()),
-         policy_tag]
+        [
+            request.dataset,
+            request.ref,
+            [str(r) for r in roots],
+            sorted(request.attrs.items()),
+            policy_tag,
+        ]
     )
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _start_run(
-    control: ControlPlane, request: IngestRequest, roots: list[Path], command_key: str,
-    policy_tag: str, actor: str,
+    control: ControlPlane,
+    request: IngestRequest,
+    roots: list[Path],
+    command_key: str,
+    policy_tag: str,
+    actor: str,
 ) -> IngestRun:
     found = control.ref(request.dataset, request.ref)
     assert found is not None
@@ -230,11 +272,22 @@ def _start_run(
     assert base is not None
     ingest_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
     run = IngestRun(
-        ingest_id=ingest_id, dataset=request.dataset, target_ref=request.ref,
-        work_branch=f"lakehouse-ingest-{ingest_id}", command_key=command_key, status="running",
-        base_version_id=base.version_id, checkpoint=dict(base.snapshots), batches=0,
-        parameters={"roots": [str(r) for r in roots], "attrs": dict(request.attrs),
-                    "policy": policy_tag, "actor": actor, "tool_version": lakehouse.__version__},
+        ingest_id=ingest_id,
+        dataset=request.dataset,
+        target_ref=request.ref,
+        work_branch=f"lakehouse-ingest-{ingest_id}",
+        command_key=command_key,
+        status="running",
+        base_version_id=base.version_id,
+        checkpoint=dict(base.snapshots),
+        batches=0,
+        parameters={
+            "roots": [str(r) for r in roots],
+            "attrs": dict(request.attrs),
+            "policy": policy_tag,
+            "actor": actor,
+            "tool_version": lakehouse.__version__,
+        },
     )
     control.start_ingest(run)
     return run
@@ -270,8 +323,10 @@ def _load_state(
     run_quarantined: set[str] = set()
     quarantine = (
         tables[QUARANTINE]
-        .scan(snapshot_id=checkpoint[QUARANTINE],
-              selected_fields=("sha256", "status", "policy", "ingest_id", "reasons"))
+        .scan(
+            snapshot_id=checkpoint[QUARANTINE],
+            selected_fields=("sha256", "status", "policy", "ingest_id", "reasons"),
+        )
         .to_arrow()
     )
     reasons: Counter[str] = Counter()
@@ -287,8 +342,11 @@ def _load_state(
     if run.batches:
         ledger = (
             tables[SOURCES]
-            .scan(snapshot_id=checkpoint[SOURCES], row_filter=EqualTo("ingest_id", run.ingest_id),
-                  selected_fields=("source_uri", "outcome", "asset_id"))
+            .scan(
+                snapshot_id=checkpoint[SOURCES],
+                row_filter=EqualTo("ingest_id", run.ingest_id),
+                selected_fields=("source_uri", "outcome", "asset_id"),
+            )
             .to_arrow()
         )
         for row in ledger.to_pylist():
@@ -304,8 +362,15 @@ class _WindowCommitter:
     """Turns a window's decisions and worker results into rows and commits them."""
 
     def __init__(
-        self, catalog: Catalog, request: IngestRequest, run: IngestRun, fork: Version,
-        policy_tag: str, state: RunState, counts: Counter[str], reasons: Counter[str],
+        self,
+        catalog: Catalog,
+        request: IngestRequest,
+        run: IngestRun,
+        fork: Version,
+        policy_tag: str,
+        state: RunState,
+        counts: Counter[str],
+        reasons: Counter[str],
     ) -> None:
         self.catalog, self.request, self.run, self.fork = catalog, request, run, fork
         self.policy_tag, self.state, self.counts = policy_tag, state, counts
@@ -317,7 +382,7 @@ class _WindowCommitter:
         self.resolved: dict[str, Decision] = {}
 
     def commit(self, window: Window, results: Mapping[int, Inspected]) -> None:
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         ingest_id = self.run.ingest_id
         assets, quarantined, sources = [], [], []
         for index, decision in enumerate(window.decisions):
@@ -331,8 +396,10 @@ class _WindowCommitter:
             self.counts[decision.outcome or SKIPPED] += 1
         self.batches += 1
         properties = {
-            "lakehouse.operation": "ingest", "lakehouse.ingest_id": ingest_id,
-            "lakehouse.batch": str(self.batches), "lakehouse.policy": self.policy_tag,
+            "lakehouse.operation": "ingest",
+            "lakehouse.ingest_id": ingest_id,
+            "lakehouse.batch": str(self.batches),
+            "lakehouse.policy": self.policy_tag,
             "lakehouse.roots": json.dumps(self.run.parameters["roots"]),
             "lakehouse.tool_version": lakehouse.__version__,
         }
@@ -369,8 +436,17 @@ class _WindowCommitter:
         decision.detail = ",".join(reasons)
         self.state.run_quarantined.add(sha)
         self.reasons.update(reasons)
-        return rows.quarantine_row(decision, result, qid, category, reasons, detail,
-                                   self.run.ingest_id, self.policy_tag, at)
+        return rows.quarantine_row(
+            decision,
+            result,
+            qid,
+            category,
+            reasons,
+            detail,
+            self.run.ingest_id,
+            self.policy_tag,
+            at,
+        )
 
     def _follow(self, decision: Decision) -> None:
         first = self.resolved[decision.sha256 or ""]
@@ -385,8 +461,12 @@ class _WindowCommitter:
 
     def _append(self, name: str, data: pa.Table, properties: Mapping[str, str]) -> None:
         self.checkpoint[name] = iceberg.append(
-            self.catalog, f"{self.request.dataset}.{name}", data, self.run.work_branch,
-            properties, fork_from=self.fork.snapshots[name],
+            self.catalog,
+            f"{self.request.dataset}.{name}",
+            data,
+            self.run.work_branch,
+            properties,
+            fork_from=self.fork.snapshots[name],
             table_properties=_row_group_properties(name, data),
         )
 

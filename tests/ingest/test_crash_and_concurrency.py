@@ -158,8 +158,13 @@ def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(tmp_p
 
 
 def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lakehouse", *argv], env=_cli_env(home),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lakehouse", *argv],
+        env=_cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_racing_branch_writers_and_racing_publishes_in_processes(tmp_path, ray_cluster):
@@ -175,9 +180,24 @@ def test_racing_branch_writers_and_racing_publishes_in_processes(tmp_path, ray_c
 
     # two writers on two branches of one dataset at once: both must land
     writers = [
-        subprocess.Popen([sys.executable, "-m", "lakehouse", "ingest", str(trees[name]), "-d",
-                          "ds", "--branch", name, "--no-progress"], env=_cli_env(home),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lakehouse",
+                "ingest",
+                str(trees[name]),
+                "-d",
+                "ds",
+                "--branch",
+                name,
+                "--no-progress",
+            ],
+            env=_cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in trees
     ]
     for proc in writers:
@@ -189,9 +209,13 @@ def test_racing_branch_writers_and_racing_publishes_in_processes(tmp_path, ray_c
 
     # two publishes at once: each lands (possibly re-applied) or is refused cleanly
     publishers = [
-        subprocess.Popen([sys.executable, "-m", "lakehouse", "publish", "ds", name, "-m", name],
-                         env=_cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "lakehouse", "publish", "ds", name, "-m", name],
+            env=_cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in trees
     ]
     codes = []
