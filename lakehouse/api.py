@@ -21,6 +21,7 @@ from lakehouse import tables as iceberg
 from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.diff import VersionDiff, diff_versions
+from lakehouse.export import ExportReport, export_version
 from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
 from lakehouse.gate import Check, gate, policy_check
 from lakehouse.ingest.inspect_task import inspect_files
@@ -32,6 +33,7 @@ from lakehouse.raykit import task_submitter
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
 from lakehouse.schema import TABLES
+from lakehouse.verify import VerifyReport, verify_version
 
 
 class Lakehouse:
@@ -298,6 +300,30 @@ class Lakehouse:
             r.name for r in self.control.refs(version.dataset) if r.version_id == version.version_id
         ]
         return {**version_record(version), "refs": at_version, "tables": totals}
+
+    def verify(
+        self, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
+        version_id: int | None = None, as_of: datetime | None = None, threads: int = 2,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> VerifyReport:
+        """Re-hash every asset of a version from storage and recompute its fingerprint."""
+        version = self.resolve(dataset, ref, snapshot_id, version_id, as_of)
+        report = verify_version(self.catalog, version, threads, on_progress)
+        self.control.record("verify", dataset, str(version.version_id),
+                            "ok" if report.ok else "problems",
+                            {"mismatches": len(report.mismatches)}, self.actor)
+        return report
+
+    def export(
+        self, dataset: str, destination: str | Path, ref: str | None = None,
+        snapshot_id: int | None = None, version_id: int | None = None,
+        as_of: datetime | None = None, on_progress: Callable[[int], None] | None = None,
+    ) -> ExportReport:
+        """Write a version's original bytes and manifests under `destination` (audited:
+        data leaving the lake is something the audit log must answer for)."""
+        version = self.resolve(dataset, ref, snapshot_id, version_id, as_of)
+        with self._audit("export", dataset, str(destination), version_id=version.version_id):
+            return export_version(self.catalog, version, Path(destination), on_progress)
 
     def diff(self, dataset: str, old: str, new: str) -> VersionDiff:
         return diff_versions(self.catalog, self.version(dataset, old), self.version(dataset, new))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "verify", "recompute every asset's sha256 and the fingerprint", _verify
     )
     verify.add_argument("dataset")
+    verify.add_argument("--threads", type=int, default=2, help="hashing threads (default 2)")
     _version_options(verify)
     _json_flag(verify)
 
@@ -212,6 +214,19 @@ def _command(
     sub = commands.add_parser(name, help=summary, description=summary)
     sub.set_defaults(handler=handler, parser=sub)
     return sub
+
+
+@contextmanager
+def _progress(what: str, args: argparse.Namespace) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal (never in --json output)."""
+    from tqdm import tqdm
+
+    bar = tqdm(unit="asset", desc=what, disable=getattr(args, "no_progress", False) or None,
+               file=sys.stderr)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -488,24 +503,23 @@ def _maintain(args: argparse.Namespace, out: Output) -> int:
 
 
 def _export(args: argparse.Namespace, out: Output) -> int:
-    from lakehouse.export import export_version
-
     lh = _open(args)
-    report = export_version(lh.catalog, _resolve(lh, args), Path(args.destination))
-    data = report.to_dict()
-    out.result(
-        data,
-        f"exported {report.files} files ({report.bytes} bytes) to "
-        f"{report.destination}; manifest {report.manifest}",
-    )
+    version = _resolve(lh, args)
+    with _progress("export", args) as bar:
+        report = lh.export(args.dataset, args.destination, version_id=version.version_id,
+                           on_progress=bar.update)
+    out.result(report.to_dict(), f"exported {report.files} files ({report.bytes} bytes, "
+               f"{report.written} written now) to {report.destination}; manifest "
+               f"{report.manifest}")
     return 0
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
-    from lakehouse.verify import verify_version
-
     lh = _open(args)
-    report = verify_version(lh.catalog, _resolve(lh, args))
+    version = _resolve(lh, args)
+    with _progress("verify", args) as bar:
+        report = lh.verify(args.dataset, version_id=version.version_id, threads=args.threads,
+                           on_progress=bar.update)
     data = report.to_dict()
     lines = [
         f"verified {report.assets} assets ({report.bytes} bytes) in {report.files} files: "

@@ -93,6 +93,19 @@ class QueryError(LakehouseError, ValueError):
     """A SQL query failed to parse or run."""
 
 
+class IntegrityError(LakehouseError):
+    """Stored bytes do not hash to their asset_id: a data file is corrupt."""
+
+    exit_code = 5
+
+    def __init__(self, asset_id: str, where: str, actual: str) -> None:
+        super().__init__(
+            f"asset {asset_id} ({where}) is corrupt: its stored bytes hash to {actual}; "
+            "it was not exported (run verify for the full list)"
+        )
+        self.asset_id, self.where, self.actual = asset_id, where, actual
+
+
 class CorruptMedia(LakehouseError, ValueError):
     """Bytes that are not a readable image; `reason` is a stable reason code."""
 

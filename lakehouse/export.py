@@ -26,7 +26,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.io import FileIO
 
 from lakehouse.control import Version
-from lakehouse.errors import LakehouseError, UsageError
+from lakehouse.errors import IntegrityError, LakehouseError, UsageError
 from lakehouse.verify import READ_ERRORS, data_files, read_batches
 
 MANIFEST_LINES, MANIFEST_SUMMARY = "manifest.jsonl", "MANIFEST.json"
@@ -145,10 +145,7 @@ def _check_content(asset_id: str, content: bytes, where: str) -> None:
     """Refuse bytes that do not hash to their asset_id: the stored copy is corrupt."""
     actual = hashlib.sha256(content).hexdigest()
     if actual != asset_id:
-        raise LakehouseError(
-            f"asset {asset_id} ({where}) is corrupt: its stored bytes hash to {actual}; "
-            "it was not exported (run verify for the full list)"
-        )
+        raise IntegrityError(asset_id, where, actual)
 
 
 def _records(io: FileIO, path: str) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -79,3 +79,11 @@ class SetHash:
 
 def asset_element(asset_id: str) -> str:
     return f"asset:{asset_id}"
+
+
+def annotation_element(annotation_id: str, content_sha256: str) -> str:
+    """An annotation counts by id and content: a label edit changes the fingerprint."""
+    return f"annotation:{annotation_id}:{content_sha256}"
+
+
+ANNOTATION_COLUMNS = ["annotation_id", "content_sha256"]

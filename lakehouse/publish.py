@@ -22,11 +22,17 @@ from pyiceberg.table import Table
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.errors import CommitConflict, RefNotFound
-from lakehouse.fingerprint import SetHash, asset_element
+from lakehouse.fingerprint import (
+    ANNOTATION_COLUMNS,
+    SetHash,
+    annotation_element,
+    asset_element,
+)
 from lakehouse.history import added_files, file_changes, key_set, key_values, read_columns
-from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, TABLES
+from lakehouse.schema import ANNOTATIONS, ASSETS, QUARANTINE, SOURCES, TABLES
 
 _MAX_ATTEMPTS = 50
+FINGERPRINT_KEYS = ("fingerprint", "lthash", "elements", "asset_count", "annotation_count")
 
 # A gate sees the target version the work will land on and the per-table heads it would
 # publish; it returns a verdict to store with the version, or raises GateRefused.
@@ -92,22 +98,35 @@ def fingerprint_properties(
     catalog: Catalog, dataset: str, parent: Version, heads: Mapping[str, int]
 ) -> dict[str, Any]:
     """The new version's fingerprint: the parent's, plus the rows of data files the heads
-    add, minus the rows of files they drop (a compaction does both and nets to zero)."""
-    table = iceberg.load_tables(catalog, dataset)[ASSETS]
-    head, base = heads[ASSETS], parent.snapshots[ASSETS]
+    add, minus the rows of files they drop (a compaction does both and nets to zero).
+    Covers asset ids and annotation content."""
+    tables = iceberg.load_tables(catalog, dataset)
     state = parent_fingerprint(parent)
-    if head != base:
-        gained, lost = file_changes(table, head, base)
-        state = state.add(asset_element(a) for a in key_values(table, gained, "asset_id"))
-        state = state.remove(asset_element(a) for a in key_values(table, lost, "asset_id"))
-    return {"fingerprint": state.digest(), "lthash": state.encode(), "asset_count": state.count}
+    counts = {name: int(parent.properties.get(f"{name[:-1]}_count", 0))
+              for name in (ASSETS, ANNOTATIONS)}
+    for name, columns, element in (
+        (ASSETS, ["asset_id"], lambda r: asset_element(r["asset_id"])),
+        (ANNOTATIONS, ANNOTATION_COLUMNS,
+         lambda r: annotation_element(r["annotation_id"], r["content_sha256"])),
+    ):
+        head, base = heads[name], parent.snapshots.get(name)
+        if head == base:
+            continue
+        gained, lost = file_changes(tables[name], head, base)
+        for files, sign in ((gained, 1), (lost, -1)):
+            rows = [r for b in read_columns(tables[name], files, columns) for r in b.to_pylist()]
+            elements = (element(r) for r in rows)
+            state = state.add(elements) if sign > 0 else state.remove(elements)
+            counts[name] += sign * len(rows)
+    return {"fingerprint": state.digest(), "lthash": state.encode(), "elements": state.count,
+            "asset_count": counts[ASSETS], "annotation_count": counts[ANNOTATIONS]}
 
 
 def parent_fingerprint(version: Version) -> SetHash:
     props = version.properties
     if "lthash" not in props:
         return SetHash()
-    return SetHash.decode(props["lthash"], int(props["asset_count"]))
+    return SetHash.decode(props["lthash"], int(props["elements"]))
 
 
 def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version) -> dict[str, int]:

@@ -13,6 +13,7 @@ import math
 from pyiceberg.schema import Schema
 from pyiceberg.types import (
     BinaryType,
+    BooleanType,
     DoubleType,
     IntegerType,
     ListType,
@@ -20,11 +21,13 @@ from pyiceberg.types import (
     MapType,
     NestedField,
     StringType,
+    StructType,
     TimestamptzType,
 )
 
 ASSETS, SOURCES, QUARANTINE = "assets", "sources", "quarantine"
-TABLES = (ASSETS, SOURCES, QUARANTINE)
+ANNOTATIONS, VIDEOS, CHECKS, DUPLICATES = "annotations", "videos", "checks", "duplicates"
+TABLES = (ASSETS, SOURCES, QUARANTINE, ANNOTATIONS, VIDEOS, CHECKS, DUPLICATES)
 
 ROW_GROUP_TARGET_BYTES = 32 * 1024 * 1024
 ASSUMED_MEAN_ASSET_BYTES = 100 * 1024
@@ -101,7 +104,91 @@ QUARANTINE_SCHEMA = Schema(
     _string(13, "sha256", required=True),
 )
 
-SCHEMAS = {ASSETS: ASSETS_SCHEMA, SOURCES: SOURCES_SCHEMA, QUARANTINE: QUARANTINE_SCHEMA}
+ANNOTATIONS_SCHEMA = Schema(
+    _string(1, "annotation_id", required=True),
+    _string(2, "asset_id", required=True),
+    _string(3, "category"),
+    NestedField(4, "category_id", LongType()),
+    NestedField(
+        5,
+        "bbox",  # x, y, w, h in pixels; null for an image-level label
+        StructType(
+            NestedField(100, "x", DoubleType(), required=True),
+            NestedField(101, "y", DoubleType(), required=True),
+            NestedField(102, "w", DoubleType(), required=True),
+            NestedField(103, "h", DoubleType(), required=True),
+        ),
+    ),
+    NestedField(
+        6,
+        "attrs",
+        MapType(key_id=110, key_type=StringType(), value_id=111, value_type=StringType(),
+                value_required=False),
+    ),
+    _string(7, "source", required=True),  # where the label came from, e.g. a COCO file uri
+    _string(8, "split"),  # train / val / test when the labels say so
+    _string(9, "content_sha256", required=True),  # digest of the label content (fingerprint)
+    _string(10, "ingest_id", required=True),
+    NestedField(11, "created_at", TimestamptzType(), required=True),
+)
+
+VIDEOS_SCHEMA = Schema(
+    _string(1, "video_id", required=True),  # sha256 of the container bytes
+    _string(2, "source_uri", required=True),
+    _string(3, "container", required=True),
+    _string(4, "codec"),
+    NestedField(5, "fps", DoubleType()),  # nominal (declared) frame rate
+    NestedField(6, "frame_count", LongType()),  # declared by the container
+    NestedField(7, "frames_decoded", LongType()),
+    NestedField(8, "frames_stored", LongType()),
+    NestedField(9, "duration_s", DoubleType()),
+    NestedField(10, "width", IntegerType()),
+    NestedField(11, "height", IntegerType()),
+    NestedField(12, "byte_size", LongType(), required=True),
+    NestedField(13, "median_interval_ms", DoubleType()),
+    NestedField(14, "max_interval_ms", DoubleType()),
+    NestedField(15, "dropped_frame_events", IntegerType()),
+    NestedField(16, "non_monotonic_pts", IntegerType()),
+    NestedField(
+        17,
+        "timing_events",
+        ListType(element_id=120, element_type=StringType(), element_required=True),
+    ),
+    _string(18, "sampling"),  # provenance: e.g. "every:1", "every:5", "fps:2.0"
+    _string(19, "frame_encoding"),  # e.g. "png", "jpeg:q90"
+    _string(20, "ingest_id", required=True),
+    NestedField(21, "ingested_at", TimestamptzType(), required=True),
+)
+
+CHECKS_SCHEMA = Schema(
+    _string(1, "asset_id", required=True),
+    _string(2, "check", required=True),
+    NestedField(3, "passed", BooleanType(), required=True),
+    NestedField(4, "value", DoubleType()),
+    _string(5, "detail"),
+    _string(6, "policy", required=True),
+    _string(7, "run_id", required=True),
+    NestedField(8, "checked_at", TimestamptzType(), required=True),
+)
+
+DUPLICATES_SCHEMA = Schema(
+    _string(1, "asset_id", required=True),
+    _string(2, "duplicate_of", required=True),
+    NestedField(3, "distance", IntegerType(), required=True),
+    _string(4, "method", required=True),  # 'exact' | 'phash' | ...
+    _string(5, "run_id", required=True),
+    NestedField(6, "found_at", TimestamptzType(), required=True),
+)
+
+SCHEMAS = {
+    ASSETS: ASSETS_SCHEMA,
+    SOURCES: SOURCES_SCHEMA,
+    QUARANTINE: QUARANTINE_SCHEMA,
+    ANNOTATIONS: ANNOTATIONS_SCHEMA,
+    VIDEOS: VIDEOS_SCHEMA,
+    CHECKS: CHECKS_SCHEMA,
+    DUPLICATES: DUPLICATES_SCHEMA,
+}
 
 _COMMON_PROPERTIES = {
     # pyiceberg retries commits to one branch; raise it for parallel writers on one table.
@@ -122,13 +209,17 @@ _BYTES_TABLE_PROPERTIES = {
     # Encoded images do not compress: zstd costs ~3x write time and saves <1% (bench).
     "write.parquet.compression-codec": "uncompressed",
     "write.metadata.metrics.column.content": "none",
+    # pyarrow dictionary-encodes every column until the dictionary page passes this size:
+    # pointless for unique image bytes, so fall back to plain encoding after the first image.
+    "write.parquet.dict-size-bytes": "65536",
     "write.parquet.row-group-limit": "256",  # row_group_rows(ASSUMED_MEAN_ASSET_BYTES)
 }
 
+_METADATA_TABLE_PROPERTIES = {**_COMMON_PROPERTIES, "write.parquet.compression-codec": "zstd"}
+
 PROPERTIES = {
-    ASSETS: _BYTES_TABLE_PROPERTIES,
-    QUARANTINE: _BYTES_TABLE_PROPERTIES,
-    SOURCES: {**_COMMON_PROPERTIES, "write.parquet.compression-codec": "zstd"},
+    name: _BYTES_TABLE_PROPERTIES if name in (ASSETS, QUARANTINE) else _METADATA_TABLE_PROPERTIES
+    for name in TABLES
 }
 
 

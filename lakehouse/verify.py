@@ -29,8 +29,13 @@ from pyiceberg.table import Table
 from lakehouse import tables as iceberg
 from lakehouse.control import Version
 from lakehouse.errors import LakehouseError, SnapshotNotFound
-from lakehouse.fingerprint import SetHash, asset_element
-from lakehouse.schema import ASSETS
+from lakehouse.fingerprint import (
+    ANNOTATION_COLUMNS,
+    SetHash,
+    annotation_element,
+    asset_element,
+)
+from lakehouse.schema import ANNOTATIONS, ASSETS
 
 BATCH_ROWS = 64
 # What a damaged or missing data file raises while being read (ArrowIOError is an OSError).
@@ -136,6 +141,7 @@ def verify_version(
             fingerprint = fingerprint.add(asset_element(a) for a in ids)
             if on_progress is not None:
                 on_progress(result.rows)
+    fingerprint = fingerprint.add(_annotation_elements(catalog, version))
     unreadable = [f for f in footers if isinstance(f, Mismatch)]
     mismatches = unreadable + [m for r in results for m in r.mismatches] + _duplicates(results)
     return VerifyReport(
@@ -149,6 +155,18 @@ def verify_version(
         mismatches=sorted(mismatches, key=lambda m: (m.data_file, m.row, m.problem)),
         seconds=time.perf_counter() - started,
     )
+
+
+def _annotation_elements(catalog: Catalog, version: Version) -> Iterator[str]:
+    """Annotation rows count in the fingerprint by id and content digest (metadata only)."""
+    snapshot = version.snapshots.get(ANNOTATIONS)
+    if snapshot is None:
+        return
+    table = catalog.load_table(f"{version.dataset}.{ANNOTATIONS}")
+    scan = table.scan(snapshot_id=snapshot, selected_fields=tuple(ANNOTATION_COLUMNS))
+    for batch in scan.to_arrow_batch_reader():
+        for row in batch.to_pylist():
+            yield annotation_element(row["annotation_id"], row["content_sha256"])
 
 
 def check_rows(

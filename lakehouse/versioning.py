@@ -15,7 +15,7 @@ from pyiceberg.catalog import Catalog
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Ref, Version
 from lakehouse.errors import RefExists, RefNotFound, UsageError
-from lakehouse.publish import Gate, publish_work_branch, sync_iceberg_ref
+from lakehouse.publish import FINGERPRINT_KEYS, Gate, publish_work_branch, sync_iceberg_ref
 from lakehouse.resolve import require_readable
 from lakehouse.schema import TABLES
 
@@ -207,9 +207,7 @@ def rollback(
     current = control.version(current_ref.version_id)
     assert current is not None
     require_readable(catalog, to)
-    properties = {
-        k: to.properties[k] for k in ("fingerprint", "lthash", "asset_count") if k in to.properties
-    }
+    properties = {k: to.properties[k] for k in FINGERPRINT_KEYS if k in to.properties}
     properties.update(restored_version_id=to.version_id, replaced_version_id=current.version_id)
     version = control.advance_ref(
         dataset,
