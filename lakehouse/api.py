@@ -23,7 +23,15 @@ from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.diff import VersionDiff, diff_versions
 from lakehouse.export import ExportReport, export_version
 from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
-from lakehouse.gate import Check, gate, policy_check
+from lakehouse.gate import (
+    Check,
+    audit_check,
+    dedup_check,
+    gate,
+    policy_check,
+    validation_check,
+)
+from lakehouse.audits import run_audits
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.maintenance import MaintenanceReport
@@ -33,6 +41,8 @@ from lakehouse.raykit import task_submitter
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
 from lakehouse.schema import TABLES
+from lakehouse.sqlfiles import SqlFile, load_sql
+from lakehouse.validate import ValidateReport, run_validate, validate_part
 from lakehouse.verify import VerifyReport, verify_version
 
 
@@ -173,7 +183,14 @@ class Lakehouse:
         """
         with self._audit("publish", dataset, target, branch=branch, override=override):
             chosen = self.policy(policy)
-            checks = [policy_check(chosen), *checks]
+            head = self.resolve(dataset, ref=branch)
+            checks = [
+                policy_check(chosen),
+                validation_check(chosen, self.control),
+                dedup_check(chosen, self.control, head),
+                audit_check(chosen),
+                *checks,
+            ]
             evaluate = gate(
                 self.catalog, checks, f"{chosen.name}@{chosen.digest}", override, branch
             )
@@ -199,6 +216,26 @@ class Lakehouse:
             )
         self._auto_maintain(dataset)
         return version
+
+    def validate(
+        self, dataset: str, ref: str, policy: str | None = None, incremental: bool = True
+    ) -> ValidateReport:
+        """Re-check a branch's assets (new ones only by default) on Ray; write `checks` and the
+        SQL audits' results to the branch as one version."""
+        chosen = self.policy(policy)
+        with self._audit("validate", dataset, ref, policy=chosen.name, incremental=incremental):
+            submit, collect = task_submitter(self.settings.ray, validate_part, chosen.image)
+            return run_validate(
+                self.catalog, self.control, dataset, ref, chosen, self.actor, submit, collect,
+                incremental, audit_runner=lambda version: run_audits(self.catalog, version,
+                                                                     chosen),
+            )
+
+    def audit(self, dataset: str, ref: str | None = None, policy: str | None = None,
+              version_id: int | None = None) -> dict[str, dict[str, Any]]:
+        """Run the policy's SQL audits on a version (read-only)."""
+        return run_audits(self.catalog, self.resolve(dataset, ref, version_id=version_id),
+                          self.policy(policy))
 
     def maintain(
         self,
@@ -275,6 +312,14 @@ class Lakehouse:
         return run_sql(
             self.catalog, self.resolve(dataset, ref, snapshot_id, version_id, as_of), query
         )
+
+    def named_query(self, name: str) -> SqlFile:
+        """A SQL file from sql/**/NAME.sql or quality/checks/NAME.sql."""
+        found = {f.stem: f for f in sorted(resource_dir("sql").rglob("*.sql"))}
+        found.update({f.stem: f for f in sorted((resource_dir("quality") / "checks").glob("*.sql"))})
+        if name not in found:
+            raise UsageError(f"no named query {name!r}; known: {', '.join(sorted(found))}")
+        return load_sql(found[name])
 
     def sql_plan(
         self, query: str, dataset: str, ref: str | None = None, snapshot_id: int | None = None

@@ -72,10 +72,32 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(ingest)
 
     sql = _command(commands, "sql", "run SQL over a dataset's tables at a version", _sql)
-    sql.add_argument("query", help="SQL; tables: assets, sources, quarantine")
+    sql.add_argument("query", help="SQL over the tables assets, sources, quarantine, annotations, "
+                     "videos, checks, duplicates; or @NAME for a named query in sql/ or "
+                     "quality/checks/ (lakehouse queries lists them)")
     sql.add_argument("--dataset", "-d", required=True)
     _version_options(sql)
     sql.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
+
+    queries = _command(commands, "queries", "list the named queries (sql/, quality/checks/)",
+                       _queries)
+    _json_flag(queries)
+
+    validate = _command(commands, "validate", "re-check a branch's assets against a policy "
+                        "(on Ray) and run the SQL audits; results land on the branch", _validate)
+    validate.add_argument("dataset")
+    validate.add_argument("--ref", required=True, help="branch to validate (never main)")
+    validate.add_argument("--policy", help="policy name or path (default: configured)")
+    validate.add_argument("--full", action="store_true",
+                          help="re-check every asset, not only those added since the last run")
+    _json_flag(validate)
+
+    audit = _command(commands, "audit", "run the policy's SQL audits on a version (read-only)",
+                     _audit_cmd)
+    audit.add_argument("dataset")
+    audit.add_argument("--ref")
+    audit.add_argument("--policy")
+    _json_flag(audit)
 
     datasets = _command(commands, "datasets", "list datasets and their refs", _datasets)
     _json_flag(datasets)
@@ -328,9 +350,50 @@ def _sql(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.query import run_sql
 
     lh = _open(args)
-    frame = run_sql(lh.catalog, _resolve(lh, args), args.query)
+    query = args.query
+    if query.startswith("@"):
+        named = lh.named_query(query[1:])
+        if named.params:
+            raise UsageError(f"{named.name} takes parameters {list(named.params)}; run it "
+                             "through `lakehouse audit` or the Python API")
+        query = named.render()
+    frame = run_sql(lh.catalog, _resolve(lh, args), query)
     print(frame_to_text(frame, args.format))
     return 0
+
+
+def _queries(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.resources import resource_dir
+    from lakehouse.sqlfiles import load_sql
+
+    files = sorted(resource_dir("sql").rglob("*.sql")) + sorted(
+        (resource_dir("quality") / "checks").glob("*.sql"))
+    loaded = [load_sql(f) for f in files]
+    data = [{"name": q.name, "description": q.description, "params": list(q.params),
+             "path": str(q.path)} for q in loaded]
+    out.result(data, "\n".join(f"@{q.name:22} {q.description}" for q in loaded))
+    return 0
+
+
+def _validate(args: argparse.Namespace, out: Output) -> int:
+    report = _open(args).validate(args.dataset, args.ref, args.policy, incremental=not args.full)
+    lines = [f"validated {report.assets_checked} assets of {args.dataset}@{args.ref} "
+             f"({report.policy}, run {report.run_id}) -> version {report.version_id}: "
+             f"{report.assets_failed} failing"]
+    lines += [f"  {check:24} {n} assets" for check, n in report.failures.items()]
+    lines += [f"  audit {name:18} {r['violations']} rows "
+              f"({'ok' if r['passed'] else 'FAILS'}, max {r['max_violations']})"
+              for name, r in report.audits.items()]
+    out.result(report.to_dict(), "\n".join(lines))
+    return 0
+
+
+def _audit_cmd(args: argparse.Namespace, out: Output) -> int:
+    results = _open(args).audit(args.dataset, args.ref, args.policy)
+    out.result(results, "\n".join(
+        f"{name:22} {r['violations']:>6} rows  {'ok' if r['passed'] else 'FAILS'} "
+        f"(max {r['max_violations']})" for name, r in results.items()))
+    return 0 if all(r["passed"] for r in results.values()) else 4
 
 
 def _datasets(args: argparse.Namespace, out: Output) -> int:

@@ -48,12 +48,31 @@ class ImagePolicy:
 
 
 @dataclass(frozen=True)
+class GatePolicy:
+    """What `publish` demands besides the image policy (see lakehouse/gate.py)."""
+
+    require_validation: bool = False  # a branch must have been validated under this policy
+    require_dedup: bool = False  # a branch must have fresh dedup results
+    warn_only: tuple[str, ...] = ("suspicious_fill",)  # failing checks that do not block
+
+
+@dataclass(frozen=True)
+class AuditRule:
+    """Threshold of one SQL audit (quality/checks/<name>.sql); -1 violations = report only."""
+
+    max_violations: int = 0
+    params: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     """A named policy; `digest` identifies its content and is recorded with every ingest."""
 
     name: str
     image: ImagePolicy
     digest: str
+    gate: GatePolicy = GatePolicy()
+    audits: tuple[tuple[str, AuditRule], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,7 +94,7 @@ _IMAGE_KEYS: dict[str, tuple[str, frozenset | None]] = {
     "extension_must_match": ("bool", None),
     "allowed_orientations": ("[int]", frozenset(range(1, 9))),
 }
-_TOP_KEYS = frozenset({"name", "description", "image"})
+_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits"})
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -96,8 +115,51 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: missing [image] table")
     image = ImagePolicy(**_image_values(path, table))
-    canonical = json.dumps({"name": name, "image": asdict(image)}, sort_keys=True)
-    return Policy(name, image, hashlib.sha256(canonical.encode()).hexdigest()[:16])
+    gate = _gate_policy(path, raw.get("gate", {}))
+    audits = _audit_rules(path, raw.get("audits", {}))
+    canonical = json.dumps(
+        {"name": name, "image": asdict(image), "gate": asdict(gate),
+         "audits": [[n, asdict(r)] for n, r in audits]},
+        sort_keys=True,
+    )
+    return Policy(name, image, hashlib.sha256(canonical.encode()).hexdigest()[:16], gate, audits)
+
+
+def _gate_policy(path: Path, table: Any) -> GatePolicy:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [gate] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("require_validation", "require_dedup"):
+            values[key] = _typed(path, f"gate.{key}", value, "bool", None)
+        elif key == "warn_only":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: gate.warn_only must be a list of check names")
+            values[key] = tuple(value)
+        else:
+            raise ConfigError(f"{path}: unknown key 'gate.{key}'")
+    return GatePolicy(**values)
+
+
+def _audit_rules(path: Path, table: Any) -> tuple[tuple[str, AuditRule], ...]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [audits] must be a table")
+    rules = []
+    for name, rule in sorted(table.items()):
+        if not isinstance(rule, dict):
+            raise ConfigError(f"{path}: audits.{name} must be a table, e.g. {{ max_violations = 0 }}")
+        limit = rule.get("max_violations", 0)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < -1:
+            raise ConfigError(f"{path}: audits.{name}.max_violations must be an integer >= -1")
+        params = []
+        for key, value in sorted(rule.items()):
+            if key == "max_violations":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{path}: audits.{name}.{key} must be a number")
+            params.append((key, float(value)))
+        rules.append((name, AuditRule(limit, tuple(params))))
+    return tuple(rules)
 
 
 def _image_values(path: Path, table: dict[str, Any]) -> dict[str, Any]:

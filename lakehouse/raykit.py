@@ -35,21 +35,21 @@ def ensure_ray(settings: RaySettings) -> None:
 
 def task_submitter(
     settings: RaySettings, function: Callable[..., Any], *shared: Any
-) -> tuple[Callable[[Any], Any], Callable[[list[Any]], list[Any]]]:
-    """(submit, collect) for running `function(item, *shared)` as Ray tasks, started lazily.
+) -> tuple[Callable[..., Any], Callable[[list[Any]], list[Any]]]:
+    """(submit, collect) for running `function(*args, *shared)` as Ray tasks, started lazily.
 
     `shared` arguments are put in the object store once, not shipped with every task.
     """
     state: dict[str, Any] = {}
 
-    def submit(item: Any) -> Any:
+    def submit(*args: Any) -> Any:
         import ray
 
         if "remote" not in state:
             ensure_ray(settings)
             state["remote"] = ray.remote(num_cpus=1, max_retries=2)(function)
             state["shared"] = [ray.put(value) for value in shared]
-        return state["remote"].remote(item, *state["shared"])
+        return state["remote"].remote(*args, *state["shared"])
 
     def collect(handles: list[Any]) -> list[Any]:
         if not handles:
