@@ -1,12 +1,15 @@
-"""Ray job entry point for ingest: `ray job submit --working-dir . -- python jobs/ingest.py ...`.
+"""Ray job: `ray job submit --working-dir . -- python jobs/ingest.py PATH --dataset D`.
 
-Thin on purpose: the same arguments as `lakehouse ingest`; all logic lives in the package.
-Inside a Ray job RAY_ADDRESS is set, so the ingest joins the job's cluster.
+Thin on purpose: the arguments of `lakehouse ingest`; inside a Ray job RAY_ADDRESS is set,
+so the work runs on the job's cluster.
 """
 
 import sys
+from pathlib import Path
 
-from lakehouse.cli import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the uploaded working dir
+
+from lakehouse.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(["ingest", *sys.argv[1:]]))
+    sys.exit(main(["ingest", "--no-progress", *sys.argv[1:]]))

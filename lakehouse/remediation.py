@@ -19,7 +19,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -30,12 +30,21 @@ from urllib.parse import unquote, urlparse
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, In, StartsWith
+from pyiceberg.expressions import (
+    AlwaysFalse,
+    AlwaysTrue,
+    BooleanExpression,
+    EqualTo,
+    In,
+    StartsWith,
+)
+from pyiceberg.table import Table
 
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.errors import CommitConflict, IntegrityError, LakehouseError, UsageError
 from lakehouse.export import place
+from lakehouse.history import file_changes, read_columns
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.media import is_junk_name
 from lakehouse.policy import Policy
@@ -128,7 +137,7 @@ class Remediation:
     actor: str
     version_id: int  # the version holding the status change
     asset_id: str | None = None  # the re-admitted asset (release, replace)
-    outcome: str | None = None  # its ledger outcome: 'added' | 'already_present'
+    ledger_outcome: str | None = None  # the re-admitted file's: 'added' | 'already_present'
     ingest_id: str | None = None
     ingest_version_id: int | None = None
     policy: str | None = None  # policy the bytes were checked against (name@digest)
@@ -198,13 +207,13 @@ def history(control: ControlPlane, dataset: str, quarantine_id: str) -> list[dic
             continue
         events.append(
             {
-                "at": row["at"].isoformat() if hasattr(row["at"], "isoformat") else row["at"],
+                **{k: v for k, v in detail.items() if k != "quarantine_id"},
+                "at": row["at"].isoformat(),
                 "actor": row["actor"],
                 "host": row["host"],
                 "action": row["action"].removeprefix("quarantine."),
                 "outcome": row["outcome"],
                 "branch": row["target"],
-                **{k: v for k, v in detail.items() if k != "quarantine_id"},
             }
         )
     return events
@@ -435,6 +444,79 @@ def set_status(
         finally:
             iceberg.remove_branch(catalog, identifier, work)
     raise CommitConflict(f"{dataset}@{branch} kept moving; quarantine {action} gave up")
+
+
+# re-applying status changes -----------------------------------------------------------------------
+def reapply_status_changes(
+    catalog: Catalog, table: Table, work_branch: str, fork_snapshot: int, onto_snapshot: int
+) -> bool:
+    """Re-apply the quarantine changes of `work_branch` (forked at `fork_snapshot`) on top of
+    `onto_snapshot`, by key; False (nothing done) when the branch only appended rows.
+
+    `publish._rebase` re-applies a branch's added data files as appends. A status change is a
+    copy-on-write rewrite: its added file carries every other row of the rewritten file, and
+    the file it replaced must go too. So, per quarantine id: a status the branch changed is
+    written over the target's row (CommitConflict when the target changed that item
+    differently meanwhile), an item the branch added is appended unless the target already
+    has it, and rows the branch only carried along are left as the target has them.
+    """
+    identifier = ".".join(table.name())
+    ref = table.metadata.refs.get(work_branch)
+    if ref is None:
+        return False
+    gained, lost = file_changes(table, ref.snapshot_id, fork_snapshot)
+    if not lost:
+        return False
+    before = _statuses(read_columns(table, lost, ["quarantine_id", "status"]))
+    after = _statuses(read_columns(table, gained, ["quarantine_id", "status"]))
+    changed = {q for q, s in after.items() if q in before and s != before[q]}
+    added, removed = set(after) - set(before), set(before) - set(after)
+    looked_up = sorted(changed | removed | added)
+    at_onto = _statuses(
+        table.scan(
+            snapshot_id=onto_snapshot,
+            row_filter=In("quarantine_id", looked_up) if looked_up else AlwaysFalse(),
+            selected_fields=("quarantine_id", "status"),
+        ).to_arrow_batch_reader()
+    )
+    clashes = sorted(
+        q for q in changed | removed if at_onto.get(q) not in (before[q], after.get(q))
+    )
+    if clashes:
+        raise CommitConflict(
+            f"quarantine items {', '.join(clashes)} were changed differently on both sides; "
+            "nothing was changed"
+        )
+    writes = {q for q in changed if at_onto.get(q) == before[q]} | (added - set(at_onto))
+    deletes = {q for q in removed if q in at_onto}
+    schema = table.schema().as_arrow()
+    wanted = pa.array(sorted(writes), pa.large_string())
+    batches = [
+        batch.filter(pc.is_in(batch.column("quarantine_id").cast(pa.large_string()), wanted))
+        for batch in read_columns(table, gained, schema.names)
+    ]
+    rows = pa.Table.from_batches(batches, schema=batches[0].schema) if batches else None
+    iceberg.set_branch(catalog, identifier, work_branch, onto_snapshot)
+    replaced = sorted((writes & set(at_onto)) | deletes)
+
+    def attempt() -> None:
+        fresh = catalog.load_table(identifier)
+        data = rows.cast(schema) if rows is not None else schema.empty_table()
+        with fresh.transaction() as tx:
+            tx.overwrite(
+                data,
+                overwrite_filter=In("quarantine_id", replaced) if replaced else AlwaysFalse(),
+                snapshot_properties={"lakehouse.operation": "rebase"},
+                branch=work_branch,
+            )
+
+    if writes or deletes:
+        iceberg.with_retry(attempt)
+    return True
+
+
+def _statuses(batches: Iterable[pa.RecordBatch]) -> dict[str, str]:
+    return {r["quarantine_id"]: r["status"] for batch in batches for r in batch.to_pylist()}
 
 
 # pure helpers ------------------------------------------------------------------------------------
@@ -674,7 +756,7 @@ def _readmit(
         reason,
         resolution={
             "asset_id": asset_id,
-            "outcome": outcome,
+            "ledger_outcome": outcome,
             "ingest_id": report.ingest_id,
             "ingest_version_id": report.version_id,
             "policy": f"{chosen.name}@{chosen.digest}",
@@ -716,7 +798,7 @@ def _overwrite_row(
 
 
 def _outcome(result: Remediation) -> dict[str, Any]:
-    keep = ("status", "version_id", "asset_id", "outcome", "ingest_id", "policy")
+    keep = ("status", "version_id", "asset_id", "ledger_outcome", "ingest_id", "policy")
     return {k: v for k, v in result.to_dict().items() if k in keep and v is not None}
 
 

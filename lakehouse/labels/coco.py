@@ -55,7 +55,9 @@ def parse_coco(path: str | Path, split: str | None = None) -> LabelSet:
         raise LabelFileError(name, f"not UTF-8 text (byte {e.start})") from e
     raw = _load_json(name, text)
     if not isinstance(raw, dict):
-        raise LabelFileError(name, f"not a COCO file: top level is a JSON {_kind(raw)}, not an object")
+        raise LabelFileError(
+            name, f"not a COCO file: top level is a JSON {_kind(raw)}, not an object"
+        )
     if "images" not in raw:
         raise LabelFileError(name, "not a COCO file: no 'images' list")
     file_split = split if split is not None else infer_split(path.stem)

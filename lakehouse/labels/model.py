@@ -127,7 +127,10 @@ def canonical_value(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(
-        canonical_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        canonical_value(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
         allow_nan=False,
     )
 
