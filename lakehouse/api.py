@@ -226,16 +226,29 @@ class Lakehouse:
         with self._audit("validate", dataset, ref, policy=chosen.name, incremental=incremental):
             submit, collect = task_submitter(self.settings.ray, validate_part, chosen.image)
             return run_validate(
-                self.catalog, self.control, dataset, ref, chosen, self.actor, submit, collect,
-                incremental, audit_runner=lambda version: run_audits(self.catalog, version,
-                                                                     chosen),
+                self.catalog,
+                self.control,
+                dataset,
+                ref,
+                chosen,
+                self.actor,
+                submit,
+                collect,
+                incremental,
+                audit_runner=lambda version: run_audits(self.catalog, version, chosen),
             )
 
-    def audit(self, dataset: str, ref: str | None = None, policy: str | None = None,
-              version_id: int | None = None) -> dict[str, dict[str, Any]]:
+    def audit(
+        self,
+        dataset: str,
+        ref: str | None = None,
+        policy: str | None = None,
+        version_id: int | None = None,
+    ) -> dict[str, dict[str, Any]]:
         """Run the policy's SQL audits on a version (read-only)."""
-        return run_audits(self.catalog, self.resolve(dataset, ref, version_id=version_id),
-                          self.policy(policy))
+        return run_audits(
+            self.catalog, self.resolve(dataset, ref, version_id=version_id), self.policy(policy)
+        )
 
     def maintain(
         self,
@@ -316,7 +329,9 @@ class Lakehouse:
     def named_query(self, name: str) -> SqlFile:
         """A SQL file from sql/**/NAME.sql or quality/checks/NAME.sql."""
         found = {f.stem: f for f in sorted(resource_dir("sql").rglob("*.sql"))}
-        found.update({f.stem: f for f in sorted((resource_dir("quality") / "checks").glob("*.sql"))})
+        found.update(
+            {f.stem: f for f in sorted((resource_dir("quality") / "checks").glob("*.sql"))}
+        )
         if name not in found:
             raise UsageError(f"no named query {name!r}; known: {', '.join(sorted(found))}")
         return load_sql(found[name])
@@ -347,22 +362,37 @@ class Lakehouse:
         return {**version_record(version), "refs": at_version, "tables": totals}
 
     def verify(
-        self, dataset: str, ref: str | None = None, snapshot_id: int | None = None,
-        version_id: int | None = None, as_of: datetime | None = None, threads: int = 2,
+        self,
+        dataset: str,
+        ref: str | None = None,
+        snapshot_id: int | None = None,
+        version_id: int | None = None,
+        as_of: datetime | None = None,
+        threads: int = 2,
         on_progress: Callable[[int], None] | None = None,
     ) -> VerifyReport:
         """Re-hash every asset of a version from storage and recompute its fingerprint."""
         version = self.resolve(dataset, ref, snapshot_id, version_id, as_of)
         report = verify_version(self.catalog, version, threads, on_progress)
-        self.control.record("verify", dataset, str(version.version_id),
-                            "ok" if report.ok else "problems",
-                            {"mismatches": len(report.mismatches)}, self.actor)
+        self.control.record(
+            "verify",
+            dataset,
+            str(version.version_id),
+            "ok" if report.ok else "problems",
+            {"mismatches": len(report.mismatches)},
+            self.actor,
+        )
         return report
 
     def export(
-        self, dataset: str, destination: str | Path, ref: str | None = None,
-        snapshot_id: int | None = None, version_id: int | None = None,
-        as_of: datetime | None = None, on_progress: Callable[[int], None] | None = None,
+        self,
+        dataset: str,
+        destination: str | Path,
+        ref: str | None = None,
+        snapshot_id: int | None = None,
+        version_id: int | None = None,
+        as_of: datetime | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> ExportReport:
         """Write a version's original bytes and manifests under `destination` (audited:
         data leaving the lake is something the audit log must answer for)."""

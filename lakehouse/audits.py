@@ -22,8 +22,10 @@ def run_audits(catalog: Catalog, version: Version, policy: Policy) -> dict[str, 
     results: dict[str, dict[str, Any]] = {}
     for name, rule in policy.audits:
         if name not in available:
-            raise ConfigError(f"policy {policy.name!r} names audit {name!r}, but "
-                              f"quality/checks/{name}.sql does not exist")
+            raise ConfigError(
+                f"policy {policy.name!r} names audit {name!r}, but "
+                f"quality/checks/{name}.sql does not exist"
+            )
         frame = run_sql(catalog, version, available[name].render(dict(rule.params)))
         results[name] = {
             "violations": frame.height,
@@ -35,5 +37,8 @@ def run_audits(catalog: Catalog, version: Version, policy: Policy) -> dict[str, 
 
 
 def failed_audits(results: dict[str, dict[str, Any]]) -> list[str]:
-    return [f"audit {name}: {r['violations']} violating rows > {r['max_violations']} allowed"
-            for name, r in results.items() if not r["passed"]]
+    return [
+        f"audit {name}: {r['violations']} violating rows > {r['max_violations']} allowed"
+        for name, r in results.items()
+        if not r["passed"]
+    ]

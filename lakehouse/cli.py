@@ -72,28 +72,41 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(ingest)
 
     sql = _command(commands, "sql", "run SQL over a dataset's tables at a version", _sql)
-    sql.add_argument("query", help="SQL over the tables assets, sources, quarantine, annotations, "
-                     "videos, checks, duplicates; or @NAME for a named query in sql/ or "
-                     "quality/checks/ (lakehouse queries lists them)")
+    sql.add_argument(
+        "query",
+        help="SQL over the tables assets, sources, quarantine, annotations, "
+        "videos, checks, duplicates; or @NAME for a named query in sql/ or "
+        "quality/checks/ (lakehouse queries lists them)",
+    )
     sql.add_argument("--dataset", "-d", required=True)
     _version_options(sql)
     sql.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table")
 
-    queries = _command(commands, "queries", "list the named queries (sql/, quality/checks/)",
-                       _queries)
+    queries = _command(
+        commands, "queries", "list the named queries (sql/, quality/checks/)", _queries
+    )
     _json_flag(queries)
 
-    validate = _command(commands, "validate", "re-check a branch's assets against a policy "
-                        "(on Ray) and run the SQL audits; results land on the branch", _validate)
+    validate = _command(
+        commands,
+        "validate",
+        "re-check a branch's assets against a policy "
+        "(on Ray) and run the SQL audits; results land on the branch",
+        _validate,
+    )
     validate.add_argument("dataset")
     validate.add_argument("--ref", required=True, help="branch to validate (never main)")
     validate.add_argument("--policy", help="policy name or path (default: configured)")
-    validate.add_argument("--full", action="store_true",
-                          help="re-check every asset, not only those added since the last run")
+    validate.add_argument(
+        "--full",
+        action="store_true",
+        help="re-check every asset, not only those added since the last run",
+    )
     _json_flag(validate)
 
-    audit = _command(commands, "audit", "run the policy's SQL audits on a version (read-only)",
-                     _audit_cmd)
+    audit = _command(
+        commands, "audit", "run the policy's SQL audits on a version (read-only)", _audit_cmd
+    )
     audit.add_argument("dataset")
     audit.add_argument("--ref")
     audit.add_argument("--policy")
@@ -243,8 +256,12 @@ def _progress(what: str, args: argparse.Namespace) -> Iterator[Any]:
     """A progress bar on stderr when it is a terminal (never in --json output)."""
     from tqdm import tqdm
 
-    bar = tqdm(unit="asset", desc=what, disable=getattr(args, "no_progress", False) or None,
-               file=sys.stderr)
+    bar = tqdm(
+        unit="asset",
+        desc=what,
+        disable=getattr(args, "no_progress", False) or None,
+        file=sys.stderr,
+    )
     try:
         yield bar
     finally:
@@ -354,8 +371,10 @@ def _sql(args: argparse.Namespace, out: Output) -> int:
     if query.startswith("@"):
         named = lh.named_query(query[1:])
         if named.params:
-            raise UsageError(f"{named.name} takes parameters {list(named.params)}; run it "
-                             "through `lakehouse audit` or the Python API")
+            raise UsageError(
+                f"{named.name} takes parameters {list(named.params)}; run it "
+                "through `lakehouse audit` or the Python API"
+            )
         query = named.render()
     frame = run_sql(lh.catalog, _resolve(lh, args), query)
     print(frame_to_text(frame, args.format))
@@ -367,32 +386,49 @@ def _queries(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.sqlfiles import load_sql
 
     files = sorted(resource_dir("sql").rglob("*.sql")) + sorted(
-        (resource_dir("quality") / "checks").glob("*.sql"))
+        (resource_dir("quality") / "checks").glob("*.sql")
+    )
     loaded = [load_sql(f) for f in files]
-    data = [{"name": q.name, "description": q.description, "params": list(q.params),
-             "path": str(q.path)} for q in loaded]
+    data = [
+        {
+            "name": q.name,
+            "description": q.description,
+            "params": list(q.params),
+            "path": str(q.path),
+        }
+        for q in loaded
+    ]
     out.result(data, "\n".join(f"@{q.name:22} {q.description}" for q in loaded))
     return 0
 
 
 def _validate(args: argparse.Namespace, out: Output) -> int:
     report = _open(args).validate(args.dataset, args.ref, args.policy, incremental=not args.full)
-    lines = [f"validated {report.assets_checked} assets of {args.dataset}@{args.ref} "
-             f"({report.policy}, run {report.run_id}) -> version {report.version_id}: "
-             f"{report.assets_failed} failing"]
+    lines = [
+        f"validated {report.assets_checked} assets of {args.dataset}@{args.ref} "
+        f"({report.policy}, run {report.run_id}) -> version {report.version_id}: "
+        f"{report.assets_failed} failing"
+    ]
     lines += [f"  {check:24} {n} assets" for check, n in report.failures.items()]
-    lines += [f"  audit {name:18} {r['violations']} rows "
-              f"({'ok' if r['passed'] else 'FAILS'}, max {r['max_violations']})"
-              for name, r in report.audits.items()]
+    lines += [
+        f"  audit {name:18} {r['violations']} rows "
+        f"({'ok' if r['passed'] else 'FAILS'}, max {r['max_violations']})"
+        for name, r in report.audits.items()
+    ]
     out.result(report.to_dict(), "\n".join(lines))
     return 0
 
 
 def _audit_cmd(args: argparse.Namespace, out: Output) -> int:
     results = _open(args).audit(args.dataset, args.ref, args.policy)
-    out.result(results, "\n".join(
-        f"{name:22} {r['violations']:>6} rows  {'ok' if r['passed'] else 'FAILS'} "
-        f"(max {r['max_violations']})" for name, r in results.items()))
+    out.result(
+        results,
+        "\n".join(
+            f"{name:22} {r['violations']:>6} rows  {'ok' if r['passed'] else 'FAILS'} "
+            f"(max {r['max_violations']})"
+            for name, r in results.items()
+        ),
+    )
     return 0 if all(r["passed"] for r in results.values()) else 4
 
 
@@ -569,11 +605,15 @@ def _export(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
     version = _resolve(lh, args)
     with _progress("export", args) as bar:
-        report = lh.export(args.dataset, args.destination, version_id=version.version_id,
-                           on_progress=bar.update)
-    out.result(report.to_dict(), f"exported {report.files} files ({report.bytes} bytes, "
-               f"{report.written} written now) to {report.destination}; manifest "
-               f"{report.manifest}")
+        report = lh.export(
+            args.dataset, args.destination, version_id=version.version_id, on_progress=bar.update
+        )
+    out.result(
+        report.to_dict(),
+        f"exported {report.files} files ({report.bytes} bytes, "
+        f"{report.written} written now) to {report.destination}; manifest "
+        f"{report.manifest}",
+    )
     return 0
 
 
@@ -581,8 +621,12 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     lh = _open(args)
     version = _resolve(lh, args)
     with _progress("verify", args) as bar:
-        report = lh.verify(args.dataset, version_id=version.version_id, threads=args.threads,
-                           on_progress=bar.update)
+        report = lh.verify(
+            args.dataset,
+            version_id=version.version_id,
+            threads=args.threads,
+            on_progress=bar.update,
+        )
     data = report.to_dict()
     lines = [
         f"verified {report.assets} assets ({report.bytes} bytes) in {report.files} files: "

@@ -31,7 +31,12 @@ from lakehouse.verify import READ_ERRORS, data_files, read_batches
 
 MANIFEST_LINES, MANIFEST_SUMMARY = "manifest.jsonl", "MANIFEST.json"
 EXTENSIONS = {
-    "jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp", "tiff": ".tif", "gif": ".gif",
+    "jpeg": ".jpg",
+    "png": ".png",
+    "webp": ".webp",
+    "bmp": ".bmp",
+    "tiff": ".tif",
+    "gif": ".gif",
 }
 _COLUMNS = ["asset_id", "content", "format", "media_type", "source_uri", "width", "height"]
 
@@ -69,8 +74,15 @@ def export_version(
         raise UsageError(f"cannot export into {destination}: it is not a directory")
     destination.mkdir(parents=True, exist_ok=True)
     _refuse_other_export(destination / MANIFEST_SUMMARY, summary)
-    report = ExportReport(version.dataset, version.version_id, str(destination), files=0,
-                          bytes=0, manifest=str(destination / MANIFEST_LINES), seconds=0.0)
+    report = ExportReport(
+        version.dataset,
+        version.version_id,
+        str(destination),
+        files=0,
+        bytes=0,
+        manifest=str(destination / MANIFEST_LINES),
+        seconds=0.0,
+    )
     with _staged(destination / MANIFEST_LINES) as lines:
         for path in (f.file_path for f in files):
             for row, record in _records(table.io, path):

@@ -89,16 +89,20 @@ def validation_check(policy: Policy, control: ControlPlane) -> Check:
     def check(change: Change) -> list[str]:
         table = iceberg.load_tables(change.catalog, change.dataset)[ASSETS]
         files = added_files(table, change.heads[ASSETS], change.target.snapshots[ASSETS])
-        added = {r["asset_id"] for b in read_columns(table, files, ["asset_id"])
-                 for r in b.to_pylist()}
-        failures = blocking_failures(change.catalog, change.dataset, change.heads, added, tag,
-                                     set(policy.gate.warn_only))
+        added = {
+            r["asset_id"] for b in read_columns(table, files, ["asset_id"]) for r in b.to_pylist()
+        }
+        failures = blocking_failures(
+            change.catalog, change.dataset, change.heads, added, tag, set(policy.gate.warn_only)
+        )
         reasons = [f"validation: {n} added asset(s) fail check {c}" for c, n in failures.items()]
         if policy.gate.require_validation and added:
             validated = _validated_assets(change, tag)
             if missing := len(added - validated):
-                reasons.append(f"validation: {missing} added asset(s) never validated under "
-                               f"{tag} (run lakehouse validate)")
+                reasons.append(
+                    f"validation: {missing} added asset(s) never validated under "
+                    f"{tag} (run lakehouse validate)"
+                )
         return reasons
 
     return check
@@ -110,12 +114,19 @@ def dedup_check(policy: Policy, control: ControlPlane, head_version: Version) ->
     def check(change: Change) -> list[str]:
         latest = _latest_job(control, head_version, "dedup")
         if latest is None:
-            return (["dedup: the branch has no dedup results (run lakehouse dedup)"]
-                    if policy.gate.require_dedup else [])
-        if latest.properties.get("input_snapshots", {}).get(ASSETS) != head_version.snapshots[
-                ASSETS]:
-            return [f"dedup: results of version {latest.version_id} are older than the "
-                    "branch head (run lakehouse dedup again)"]
+            return (
+                ["dedup: the branch has no dedup results (run lakehouse dedup)"]
+                if policy.gate.require_dedup
+                else []
+            )
+        if (
+            latest.properties.get("input_snapshots", {}).get(ASSETS)
+            != head_version.snapshots[ASSETS]
+        ):
+            return [
+                f"dedup: results of version {latest.version_id} are older than the "
+                "branch head (run lakehouse dedup again)"
+            ]
         return []
 
     return check

@@ -118,8 +118,12 @@ def load_policy(path: str | Path) -> Policy:
     gate = _gate_policy(path, raw.get("gate", {}))
     audits = _audit_rules(path, raw.get("audits", {}))
     canonical = json.dumps(
-        {"name": name, "image": asdict(image), "gate": asdict(gate),
-         "audits": [[n, asdict(r)] for n, r in audits]},
+        {
+            "name": name,
+            "image": asdict(image),
+            "gate": asdict(gate),
+            "audits": [[n, asdict(r)] for n, r in audits],
+        },
         sort_keys=True,
     )
     return Policy(name, image, hashlib.sha256(canonical.encode()).hexdigest()[:16], gate, audits)
@@ -147,7 +151,9 @@ def _audit_rules(path: Path, table: Any) -> tuple[tuple[str, AuditRule], ...]:
     rules = []
     for name, rule in sorted(table.items()):
         if not isinstance(rule, dict):
-            raise ConfigError(f"{path}: audits.{name} must be a table, e.g. {{ max_violations = 0 }}")
+            raise ConfigError(
+                f"{path}: audits.{name} must be a table, e.g. {{ max_violations = 0 }}"
+            )
         limit = rule.get("max_violations", 0)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < -1:
             raise ConfigError(f"{path}: audits.{name}.max_violations must be an integer >= -1")

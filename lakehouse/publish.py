@@ -102,12 +102,16 @@ def fingerprint_properties(
     Covers asset ids and annotation content."""
     tables = iceberg.load_tables(catalog, dataset)
     state = parent_fingerprint(parent)
-    counts = {name: int(parent.properties.get(f"{name[:-1]}_count", 0))
-              for name in (ASSETS, ANNOTATIONS)}
+    counts = {
+        name: int(parent.properties.get(f"{name[:-1]}_count", 0)) for name in (ASSETS, ANNOTATIONS)
+    }
     for name, columns, element in (
         (ASSETS, ["asset_id"], lambda r: asset_element(r["asset_id"])),
-        (ANNOTATIONS, ANNOTATION_COLUMNS,
-         lambda r: annotation_element(r["annotation_id"], r["content_sha256"])),
+        (
+            ANNOTATIONS,
+            ANNOTATION_COLUMNS,
+            lambda r: annotation_element(r["annotation_id"], r["content_sha256"]),
+        ),
     ):
         head, base = heads[name], parent.snapshots.get(name)
         if head == base:
@@ -118,8 +122,13 @@ def fingerprint_properties(
             elements = (element(r) for r in rows)
             state = state.add(elements) if sign > 0 else state.remove(elements)
             counts[name] += sign * len(rows)
-    return {"fingerprint": state.digest(), "lthash": state.encode(), "elements": state.count,
-            "asset_count": counts[ASSETS], "annotation_count": counts[ANNOTATIONS]}
+    return {
+        "fingerprint": state.digest(),
+        "lthash": state.encode(),
+        "elements": state.count,
+        "asset_count": counts[ASSETS],
+        "annotation_count": counts[ANNOTATIONS],
+    }
 
 
 def parent_fingerprint(version: Version) -> SetHash:

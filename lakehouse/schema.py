@@ -122,8 +122,13 @@ ANNOTATIONS_SCHEMA = Schema(
     NestedField(
         6,
         "attrs",
-        MapType(key_id=110, key_type=StringType(), value_id=111, value_type=StringType(),
-                value_required=False),
+        MapType(
+            key_id=110,
+            key_type=StringType(),
+            value_id=111,
+            value_type=StringType(),
+            value_required=False,
+        ),
     ),
     _string(7, "source", required=True),  # where the label came from, e.g. a COCO file uri
     _string(8, "split"),  # train / val / test when the labels say so

@@ -59,13 +59,18 @@ def load_sql(path: Path) -> SqlFile:
             raise ConfigError(f"{path}: missing '-- {key}:' header line")
     if header["name"] != path.stem:
         raise ConfigError(f"{path}: header name {header['name']!r} differs from the file name")
-    declared = tuple(p.split("(")[0].strip() for p in header.get("params", "").split(",")
-                     if p.strip() and p.strip().lower() != "none")
+    declared = tuple(
+        p.split("(")[0].strip()
+        for p in header.get("params", "").split(",")
+        if p.strip() and p.strip().lower() != "none"
+    )
     body = "\n".join(body_lines).strip().rstrip(";")
     used = set(_PARAM.findall(body))
     if used != set(declared):
-        raise ConfigError(f"{path}: body uses parameters {sorted(used)} but the header declares "
-                          f"{sorted(declared)}")
+        raise ConfigError(
+            f"{path}: body uses parameters {sorted(used)} but the header declares "
+            f"{sorted(declared)}"
+        )
     if not body:
         raise ConfigError(f"{path}: no SQL after the header")
     return SqlFile(header["name"], header["description"], declared, body, path)

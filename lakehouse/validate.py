@@ -35,9 +35,16 @@ from lakehouse.publish import publish_work_branch
 from lakehouse.schema import ASSETS, CHECKS, CHECKS_SCHEMA
 
 POLICY_CHECKS = (
-    "format_not_allowed", "too_small", "too_many_pixels", "channels_not_allowed",
-    "bit_depth_not_allowed", "color_mode_not_allowed", "aspect_ratio", "multi_frame",
-    "extension_mismatch", "orientation_not_allowed",
+    "format_not_allowed",
+    "too_small",
+    "too_many_pixels",
+    "channels_not_allowed",
+    "bit_depth_not_allowed",
+    "color_mode_not_allowed",
+    "aspect_ratio",
+    "multi_frame",
+    "extension_mismatch",
+    "orientation_not_allowed",
 )
 CHECK_NAMES = ("integrity", "suspicious_fill", *POLICY_CHECKS)
 _FILL_LEVEL, _FILL_TOLERANCE, _FILL_MAX_ROWS = 128, 1, 2
@@ -73,8 +80,9 @@ def suspicious_fill(gray: np.ndarray) -> int:
     return rows
 
 
-def asset_checks(content: bytes, source_uri: str, policy: ImagePolicy
-                 ) -> list[tuple[str, bool, float | None, str]]:
+def asset_checks(
+    content: bytes, source_uri: str, policy: ImagePolicy
+) -> list[tuple[str, bool, float | None, str]]:
     """(check, passed, value, detail) for every check of one asset; never raises."""
     name = PurePosixPath(unquote(urlparse(source_uri).path)).name
     fmt = sniff(content[:64])
@@ -95,14 +103,21 @@ def asset_checks(content: bytes, source_uri: str, policy: ImagePolicy
     except CorruptMedia as exc:
         return [("integrity", False, None, str(exc)), *results]
     fill = suspicious_fill(gray)
-    return [("integrity", True, None, ""),
-            ("suspicious_fill", fill < _FILL_MAX_ROWS, float(fill),
-             f"{fill} flat gray rows at the bottom" if fill >= _FILL_MAX_ROWS else ""),
-            *results]
+    return [
+        ("integrity", True, None, ""),
+        (
+            "suspicious_fill",
+            fill < _FILL_MAX_ROWS,
+            float(fill),
+            f"{fill} flat gray rows at the bottom" if fill >= _FILL_MAX_ROWS else "",
+        ),
+        *results,
+    ]
 
 
-def validate_part(path: str, row_groups: list[int], io_properties: dict[str, str],
-                  policy: ImagePolicy) -> list[tuple[str, str, bool, float | None, str]]:
+def validate_part(
+    path: str, row_groups: list[int], io_properties: dict[str, str], policy: ImagePolicy
+) -> list[tuple[str, str, bool, float | None, str]]:
     """Ray task: check the assets in some row groups of one data file."""
     import cv2
 
@@ -113,8 +128,9 @@ def validate_part(path: str, row_groups: list[int], io_properties: dict[str, str
         parquet = pq.ParquetFile(handle)
         for group in row_groups:
             table = parquet.read_row_group(group, columns=_COLUMNS)
-            for asset_id, content, uri in zip(*(table.column(c).to_pylist() for c in _COLUMNS),
-                                              strict=True):
+            for asset_id, content, uri in zip(
+                *(table.column(c).to_pylist() for c in _COLUMNS), strict=True
+            ):
                 out.extend((asset_id, *result) for result in asset_checks(content, uri, policy))
     return out
 
@@ -153,13 +169,17 @@ def run_validate(
     previous = last_validation(control, head, policy_tag) if incremental else None
     tables = iceberg.load_tables(catalog, dataset)
     since = previous.properties["validated_assets_snapshot"] if previous else None
-    files = (added_files(tables[ASSETS], head.snapshots[ASSETS], since) if since
-             else list(live_files(tables[ASSETS], head.snapshots[ASSETS]).values()))
+    files = (
+        added_files(tables[ASSETS], head.snapshots[ASSETS], since)
+        if since
+        else list(live_files(tables[ASSETS], head.snapshots[ASSETS]).values())
+    )
 
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
     io_properties = dict(tables[ASSETS].io.properties)
-    handles = [submit(path, groups, io_properties) for path, groups in _parts(tables[ASSETS],
-                                                                              files)]
+    handles = [
+        submit(path, groups, io_properties) for path, groups in _parts(tables[ASSETS], files)
+    ]
     rows = [row for part in collect(handles) for row in part]
     report = _summarise(dataset, branch, run_id, policy_tag, incremental, rows)
     if audit_runner is not None:
@@ -167,40 +187,66 @@ def run_validate(
     checked_at = datetime.now(timezone.utc)
     data = pa.table(
         {
-            "asset_id": [r[0] for r in rows], "check": [r[1] for r in rows],
-            "passed": [r[2] for r in rows], "value": [r[3] for r in rows],
-            "detail": [r[4] for r in rows], "policy": [policy_tag] * len(rows),
-            "run_id": [run_id] * len(rows), "checked_at": [checked_at] * len(rows),
+            "asset_id": [r[0] for r in rows],
+            "check": [r[1] for r in rows],
+            "passed": [r[2] for r in rows],
+            "value": [r[3] for r in rows],
+            "detail": [r[4] for r in rows],
+            "policy": [policy_tag] * len(rows),
+            "run_id": [run_id] * len(rows),
+            "checked_at": [checked_at] * len(rows),
         },
         schema=CHECKS_SCHEMA.as_arrow(),
     )
     work = f"lakehouse-validate-{run_id}"
-    properties = {"lakehouse.operation": "validate", "lakehouse.run_id": run_id,
-                  "lakehouse.policy": policy_tag,
-                  "lakehouse.input_snapshot": str(head.snapshots[ASSETS]),
-                  "lakehouse.tool_version": lakehouse.__version__}
+    properties = {
+        "lakehouse.operation": "validate",
+        "lakehouse.run_id": run_id,
+        "lakehouse.policy": policy_tag,
+        "lakehouse.input_snapshot": str(head.snapshots[ASSETS]),
+        "lakehouse.tool_version": lakehouse.__version__,
+    }
     if rows:
-        iceberg.append(catalog, f"{dataset}.{CHECKS}", data, work, properties,
-                       fork_from=head.snapshots[CHECKS])
+        iceberg.append(
+            catalog, f"{dataset}.{CHECKS}", data, work, properties, fork_from=head.snapshots[CHECKS]
+        )
     version = publish_work_branch(
-        catalog, control, dataset, work, head, branch, operation="validate",
-        message=f"validate {report.assets_checked} assets ({policy_tag})", actor=actor,
-        properties={"job": "validate", "run_id": run_id, "policy": policy_tag,
-                    "parameters": {"incremental": incremental},
-                    "input_snapshots": dict(head.snapshots),
-                    "validated_assets_snapshot": head.snapshots[ASSETS],
-                    "code_version": lakehouse.__version__,
-                    "assets_checked": report.assets_checked,
-                    "assets_failed": report.assets_failed, "failures": report.failures,
-                    "audits": report.audits},
+        catalog,
+        control,
+        dataset,
+        work,
+        head,
+        branch,
+        operation="validate",
+        message=f"validate {report.assets_checked} assets ({policy_tag})",
+        actor=actor,
+        properties={
+            "job": "validate",
+            "run_id": run_id,
+            "policy": policy_tag,
+            "parameters": {"incremental": incremental},
+            "input_snapshots": dict(head.snapshots),
+            "validated_assets_snapshot": head.snapshots[ASSETS],
+            "code_version": lakehouse.__version__,
+            "assets_checked": report.assets_checked,
+            "assets_failed": report.assets_failed,
+            "failures": report.failures,
+            "audits": report.audits,
+        },
     )
     report.version_id = version.version_id
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _summarise(dataset: str, branch: str, run_id: str, policy_tag: str, incremental: bool,
-               rows: list[tuple[str, str, bool, float | None, str]]) -> ValidateReport:
+def _summarise(
+    dataset: str,
+    branch: str,
+    run_id: str,
+    policy_tag: str,
+    incremental: bool,
+    rows: list[tuple[str, str, bool, float | None, str]],
+) -> ValidateReport:
     checked, failed_assets = set(), set()
     failures: dict[str, set[str]] = {}
     for asset_id, check, passed, _, _ in rows:
@@ -208,8 +254,17 @@ def _summarise(dataset: str, branch: str, run_id: str, policy_tag: str, incremen
         if not passed:
             failed_assets.add(asset_id)
             failures.setdefault(check, set()).add(asset_id)
-    return ValidateReport(dataset, branch, run_id, None, policy_tag, incremental, len(checked),
-                          len(failed_assets), {k: len(v) for k, v in sorted(failures.items())})
+    return ValidateReport(
+        dataset,
+        branch,
+        run_id,
+        None,
+        policy_tag,
+        incremental,
+        len(checked),
+        len(failed_assets),
+        {k: len(v) for k, v in sorted(failures.items())},
+    )
 
 
 def _parts(table: Any, files: list[Any], target_rows: int = 256) -> Iterator[tuple[str, list[int]]]:
@@ -229,16 +284,26 @@ def _parts(table: Any, files: list[Any], target_rows: int = 256) -> Iterator[tup
             yield data_file.file_path, groups
 
 
-def blocking_failures(catalog: Catalog, dataset: str, head: Mapping[str, int],
-                      asset_ids: set[str], policy_tag: str, warn_only: set[str]
-                      ) -> dict[str, int]:
+def blocking_failures(
+    catalog: Catalog,
+    dataset: str,
+    head: Mapping[str, int],
+    asset_ids: set[str],
+    policy_tag: str,
+    warn_only: set[str],
+) -> dict[str, int]:
     """Failing checks (latest run per asset, under `policy_tag`) of the given assets."""
     if not asset_ids:
         return {}
     table = iceberg.load_tables(catalog, dataset)[CHECKS]
-    rows = table.scan(snapshot_id=head[CHECKS],
-                      selected_fields=("asset_id", "check", "passed", "policy", "run_id",
-                                       "checked_at")).to_arrow().to_pylist()
+    rows = (
+        table.scan(
+            snapshot_id=head[CHECKS],
+            selected_fields=("asset_id", "check", "passed", "policy", "run_id", "checked_at"),
+        )
+        .to_arrow()
+        .to_pylist()
+    )
     latest: dict[str, str] = {}
     stamps: dict[str, datetime] = {}
     for row in rows:
@@ -247,7 +312,10 @@ def blocking_failures(catalog: Catalog, dataset: str, head: Mapping[str, int],
                 stamps[row["asset_id"]], latest[row["asset_id"]] = row["checked_at"], row["run_id"]
     failures: dict[str, set[str]] = {}
     for row in rows:
-        if (latest.get(row["asset_id"]) == row["run_id"] and not row["passed"]
-                and row["check"] not in warn_only):
+        if (
+            latest.get(row["asset_id"]) == row["run_id"]
+            and not row["passed"]
+            and row["check"] not in warn_only
+        ):
             failures.setdefault(row["check"], set()).add(row["asset_id"])
     return {check: len(ids) for check, ids in sorted(failures.items())}

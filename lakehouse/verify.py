@@ -198,8 +198,16 @@ def _duplicates(results: list[_PartResult]) -> list[Mismatch]:
             asset_id, row = ids[offset].as_py(), result.first_row + offset
             if asset_id in first_seen:
                 where = "{} row {}".format(*first_seen[asset_id])
-                found.append(Mismatch(asset_id, result.path, row, None, "duplicate_row",
-                                      f"same asset_id as {where}"))
+                found.append(
+                    Mismatch(
+                        asset_id,
+                        result.path,
+                        row,
+                        None,
+                        "duplicate_row",
+                        f"same asset_id as {where}",
+                    )
+                )
             else:
                 first_seen[asset_id] = (result.path, row)
     return found

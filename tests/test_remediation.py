@@ -124,14 +124,20 @@ def test_round_trip_list_export_replace_release(lake, quarantined, tmp_path):
 
     qid_gray = _item(lake, _sha(gray))["quarantine_id"]
     released = remediation.release(
-        lake, "ds", qid_gray[:8], "fix", "grayscale is fine for this task",
+        lake,
+        "ds",
+        qid_gray[:8],
+        "fix",
+        "grayscale is fine for this task",
         policy=str(_loose_policy(tmp_path)),
     )
     assert (released.quarantine_id, released.status) == (qid_gray, "fixed")
     assert released.asset_id == _sha(gray) and released.policy.startswith("loose@")
 
     assert _statuses(lake, "fix") == {
-        _sha(broken): "replaced", _sha(gray): "fixed", _sha(other): "open"
+        _sha(broken): "replaced",
+        _sha(gray): "fixed",
+        _sha(other): "open",
     }
     assert set(_statuses(lake, "main").values()) == {"open"}
     assert lake.resolve("ds").version_id == main_version  # main moves only by publish
@@ -151,7 +157,8 @@ def test_round_trip_list_export_replace_release(lake, quarantined, tmp_path):
     # the ledger and the assets on fix record the re-admitted files and their provenance
     ledger = lake.sql(
         "SELECT ingest_id, outcome, asset_id FROM sources WHERE outcome = 'added'",
-        "ds", ref="fix",
+        "ds",
+        ref="fix",
     ).to_dicts()
     assert {(r["ingest_id"], r["asset_id"]) for r in ledger} >= {
         (replaced.ingest_id, replaced.asset_id),
@@ -238,9 +245,7 @@ def test_drop_and_bad_requests(lake, quarantined, tmp_path):
     assert set(_statuses(lake, "main").values()) == {"open"}
     # the bytes stay stored: a dropped item can still be exported
     out = remediation.export_quarantined(lake, "ds", tmp_path / "out", [qid], ref="fix")
-    assert (tmp_path / "out" / out.items[0]["file"]).read_bytes() == quarantined[
-        "more/broken.jpg"
-    ]
+    assert (tmp_path / "out" / out.items[0]["file"]).read_bytes() == quarantined["more/broken.jpg"]
 
 
 def test_export_names_are_distinct_and_keep_the_original_name():
@@ -323,7 +328,15 @@ def test_reapply_status_changes_by_key(lake, quarantined, tmp_path):
     assert not remediation.reapply_status_changes(lake.catalog, table, "nope", fork, fork)
 
     # main changed the same item differently meanwhile: a conflict, never a silent winner
-    remediation.set_status(lake.catalog, lake.control, "ds", "main", dropped, "release",
-                           lake.actor, "released on main meanwhile")
+    remediation.set_status(
+        lake.catalog,
+        lake.control,
+        "ds",
+        "main",
+        dropped,
+        "release",
+        lake.actor,
+        "released on main meanwhile",
+    )
     with pytest.raises(CommitConflict, match="changed differently on both sides"):
         reapply_onto_main()

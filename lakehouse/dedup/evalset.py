@@ -51,7 +51,9 @@ class EvalImage:
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420")
+    return simplejpeg.encode_jpeg(
+        np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420"
+    )
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -83,8 +85,9 @@ def _rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
     """Rotate about the centre, same size, borders reflected (no black wedges)."""
     h, w = rgb.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.warpAffine(
+        rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
 
 
 def _contrast(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -132,7 +135,9 @@ def _windows(photo: np.ndarray) -> dict[str, np.ndarray]:
     for name, (x, y, w, h) in boxes.items():
         crop = photo[round(y) : round(y + h), round(x) : round(x + w)]
         shrink = crop.shape[1] > SIZE[0]
-        out[name] = cv2.resize(crop, SIZE, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+        out[name] = cv2.resize(
+            crop, SIZE, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+        )
     return out
 
 

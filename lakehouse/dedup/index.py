@@ -155,7 +155,9 @@ class HashIndex:
         tables = self._tables_for(m)
         found: list[Pairs] = []
         for t, (table, r) in enumerate(zip(tables, radii(m, k), strict=True)):
-            earlier = [(e.shift, e.bits, re) for e, re in zip(tables[:t], radii(m, k), strict=False)]
+            earlier = [
+                (e.shift, e.bits, re) for e, re in zip(tables[:t], radii(m, k), strict=False)
+            ]
             for pairs in _probe(table, r, queries, self.hashes, k):
                 found.append(_first_table_only(pairs, queries, self.hashes, earlier))
         return _concat(found)
@@ -173,9 +175,7 @@ def pairs_between(new: np.ndarray, existing: np.ndarray, k: int) -> Pairs:
     return HashIndex().build(np.arange(len(existing)), existing).query(new, k)
 
 
-def _probe(
-    table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int
-) -> list[Pairs]:
+def _probe(table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int) -> list[Pairs]:
     """Verified pairs whose substring in `table` is within r bits, in memory-bounded chunks."""
     masks = _masks(table.bits, r).astype(np.int64)
     keys = _substring(queries, table.shift, table.bits)
@@ -193,8 +193,17 @@ def _probe(
         while first < len(counts):
             base = ends[first - 1] if first else 0
             last = max(first + 1, int(np.searchsorted(ends, base + _CANDIDATE_CHUNK, "right")))
-            out.append(_verify(table, low[first:last], counts[first:last],
-                               owner[first:last], queries, hashes, k))
+            out.append(
+                _verify(
+                    table,
+                    low[first:last],
+                    counts[first:last],
+                    owner[first:last],
+                    queries,
+                    hashes,
+                    k,
+                )
+            )
             first = last
     return out
 

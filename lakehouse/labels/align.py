@@ -157,12 +157,21 @@ def align(
     *,
     by_hash: Mapping[str, FileFacts] | None = None,
     image_prefix: str = "",
+    not_ingested: Mapping[str, str] | None = None,
 ) -> Alignment:
     """Match `labels` to `files` (keyed by posix path relative to the ingest root) and check
     them under `policy`; see the module docstring. `label_source` goes to the `source` column
-    and namespaces annotation ids: keep it stable across re-imports of the same labels."""
+    and namespaces annotation ids: keep it stable across re-imports of the same labels.
+    `not_ingested` maps paths of the root that are not assets (quarantined, skipped) to why,
+    so a 'missing_file' record can say the file is there but was refused."""
     return _Aligner(
-        labels, files, label_source, policy or LabelPolicy(), by_hash or {}, image_prefix
+        labels,
+        files,
+        label_source,
+        policy or LabelPolicy(),
+        by_hash or {},
+        image_prefix,
+        not_ingested or {},
     ).run()
 
 
@@ -246,6 +255,7 @@ class _Aligner:
         policy: LabelPolicy,
         by_hash: Mapping[str, FileFacts],
         image_prefix: str,
+        not_ingested: Mapping[str, str],
     ) -> None:
         self.labels, self.files, self.source, self.policy = labels, files, label_source, policy
         self.prefix = posixpath.normpath(image_prefix) if image_prefix not in ("", ".") else ""
@@ -253,6 +263,7 @@ class _Aligner:
         for path in sorted(files):
             self.by_hash.setdefault(files[path].asset_id, files[path])
         self.labels_uri = _uri(labels.path)
+        self.not_ingested = not_ingested
         self.problems: list[LabelProblem] = []
         self.rows: list[dict[str, Any]] = []
         self.stats: Counter[str] = Counter()
@@ -309,10 +320,16 @@ class _Aligner:
         if self.labels.format == "yolo":  # its file name is the image path without extension
             what = f"labels {image.record.get('labels')!r}: no ingested image {where}.*"
             source_uri = _uri(posixpath.join(self.labels.path, str(image.record.get("labels"))))
+            refused = sorted(p for p in self.not_ingested if posixpath.splitext(p)[0] == where)
         else:
             what = f"image {image.id} {image.file_name!r}: no ingested file at {where!r}"
             if _declared_hash(image):
                 what += f" nor with sha256 {_declared_hash(image)}"
+            refused = [where] if where in self.not_ingested else []
+        if refused:
+            what += (
+                f" ({refused[0]} is there but was not ingested: {self.not_ingested[refused[0]]})"
+            )
         self._problem(
             (MISSING_FILE,),
             "image",

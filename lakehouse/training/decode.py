@@ -19,10 +19,18 @@ import pyarrow as pa
 
 from lakehouse.errors import LakehouseError
 
-_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-          8: cv2.IMREAD_REDUCED_COLOR_8}
-_GRAY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
-         4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+_COLOR = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+_GRAY = {
+    1: cv2.IMREAD_GRAYSCALE,
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
 _SWAPS_SIDES = frozenset({5, 6, 7, 8})  # EXIF orientations that rotate by 90 degrees
 
 
@@ -38,8 +46,11 @@ def decode_images(
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
     channels = 1 if mode == "gray" else 3
     sizes = zip(
-        rows["format"].to_pylist(), rows["width"].to_pylist(), rows["height"].to_pylist(),
-        rows["exif_orientation"].to_pylist(), strict=True,
+        rows["format"].to_pylist(),
+        rows["width"].to_pylist(),
+        rows["height"].to_pylist(),
+        rows["exif_orientation"].to_pylist(),
+        strict=True,
     )
     out = np.empty((len(contents), resize[1], resize[0], channels), np.uint8) if resize else []
     for i, (fmt, width, height, orientation) in enumerate(sizes):

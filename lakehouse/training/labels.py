@@ -73,8 +73,10 @@ def categories(annotations: pa.Array) -> pa.Array:
 
 def _annotation_structs(rows: pa.Table) -> pa.StructArray:
     bbox = rows["bbox"].combine_chunks()
-    corners = [pc.fill_null(bbox.field(k), 0.0).to_numpy(zero_copy_only=False)
-               for k in ("x", "y", "w", "h")]
+    corners = [
+        pc.fill_null(bbox.field(k), 0.0).to_numpy(zero_copy_only=False)
+        for k in ("x", "y", "w", "h")
+    ]
     flat = np.stack(corners, axis=1).reshape(-1) if rows.num_rows else np.zeros(0)
     boxes = pa.ListArray.from_arrays(
         pa.array(np.arange(0, 4 * rows.num_rows + 1, 4, dtype=np.int32)),

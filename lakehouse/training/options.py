@@ -61,7 +61,7 @@ class ReadOptions:
         decode: str | None = "rgb",
         resize: tuple[int, int] | None = None,
         shuffle_seed: int | None = None,
-        filter: Mapping[str, FilterValue] | None = None,  # noqa: A002 - the public name
+        filter: Mapping[str, FilterValue] | None = None,
         task_bytes: int = TASK_BYTES,
         block_bytes: int = BLOCK_BYTES,
     ) -> ReadOptions:
@@ -81,8 +81,9 @@ class ReadOptions:
             resize = (int(resize[0]), int(resize[1]))
         if task_bytes < 1 or block_bytes < 1:
             raise UsageError("task_bytes and block_bytes must be positive")
-        return cls(chosen, decode, resize, shuffle_seed, _filters(filter or {}), task_bytes,
-                   block_bytes)
+        return cls(
+            chosen, decode, resize, shuffle_seed, _filters(filter or {}), task_bytes, block_bytes
+        )
 
     @property
     def decodes(self) -> bool:

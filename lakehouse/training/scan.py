@@ -43,8 +43,15 @@ def scan_rows(io: FileIO, paths: Sequence[str], options: ReadOptions, threads: i
                 parts.append(part.add_column(0, "group", group))
             groups.append((path, index))
     if not parts:
-        empty = pa.schema([("group", pa.int32()), ("row", pa.int32()), ("asset_id", pa.string()),
-                           ("work", pa.int64()), ("out", pa.int64())])
+        empty = pa.schema(
+            [
+                ("group", pa.int32()),
+                ("row", pa.int32()),
+                ("asset_id", pa.string()),
+                ("work", pa.int64()),
+                ("out", pa.int64()),
+            ]
+        )
         return Scanned(groups, empty.empty_table())
     return Scanned(groups, pa.concat_tables(parts).combine_chunks())
 

@@ -49,8 +49,9 @@ def record_served(lake: Lakehouse, plan: ReadPlan, ref: str | None, loader: str)
         order_digest=plan.order_digest,
         request=plan.options.describe(),
     )
-    lake.control.record("serve", version.dataset, ref or str(version.version_id), "ok",
-                        record.to_dict(), lake.actor)
+    lake.control.record(
+        "serve", version.dataset, ref or str(version.version_id), "ok", record.to_dict(), lake.actor
+    )
     _last = record
     return record
 

@@ -26,7 +26,7 @@ import simplejpeg
 from lakehouse.media.phash import phash64
 from lakehouse.video.policy import FrameEncoding
 
-_Deflate = Callable[[bytes | np.ndarray, int], bytes]
+_Deflate = Callable[..., bytes]  # (data, level) -> zlib stream
 
 try:  # optional accelerator: same output format, ~4x faster
     from isal import isal_zlib

@@ -21,6 +21,7 @@ provisional until `process_video` returns, and the caller keeps them iff
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -65,6 +66,7 @@ POLICY_REASONS: tuple[str, ...] = (
 _ORDER = {code: i for i, code in enumerate(CORRUPT_REASONS + POLICY_REASONS)}
 
 _HASH_CHUNK = 1 << 20
+_MAX_REORDER = 16  # frames a decoder may hold back (H.264's largest picture buffer)
 _CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv", "avi": "avi"}
 
 
@@ -263,10 +265,10 @@ class _Run:
             return self.result(header, (UNREADABLE_CONTAINER,), [_error_detail(e, log.since(0))])
         with container:
             if not container.streams.video:
-                kinds = sorted({s.type for s in container.streams}) or ["none"]
-                detail = f"no video stream (streams: {', '.join(kinds)})"
+                kinds = ", ".join(sorted({str(s.type) for s in container.streams})) or "none"
+                detail = f"no video stream (streams: {kinds})"
                 return self.result(header, (NO_VIDEO_STREAM,), [detail])
-            stream = container.streams.best("video") or container.streams.video[0]
+            stream = container.streams.video[0]
             header = _read_header(container, stream, self.sniffed)
             refused = self._check_header(header)
             if refused:
@@ -352,7 +354,7 @@ class _Run:
             av.open(self.path, metadata_errors="ignore") as container,
             ThreadPoolExecutor(threads, thread_name_prefix="frame-encode") as pool,
         ):
-            stream = container.streams.best("video") or container.streams.video[0]
+            stream = container.streams.video[0]
             stream.thread_type = thread_type
             packets = container.demux(stream)
             index = -1
@@ -368,6 +370,8 @@ class _Run:
                 flush_packet = packet.size == 0 and packet.pts is None
                 if index in corrupt:
                     state.skipped.append(index)
+                    if packet.pts is not None:
+                        state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
                     continue
                 seen = len(log)
                 try:
@@ -375,6 +379,8 @@ class _Run:
                     ok = True
                 except av.FFmpegError as e:
                     state.errors.append((index, _ms(packet.pts, tb), _short(e)))
+                    if packet.pts is not None:
+                        state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
                     frames, ok = [], False
                 for line in log.since(seen):
                     if line.source == stream.codec_context.name:  # demuxer lines: the scan's
@@ -383,6 +389,8 @@ class _Run:
                 if ok and not flush_packet:
                     state.last_clean = index
                 for frame in frames:
+                    if not isinstance(frame, av.VideoFrame):
+                        continue
                     pts = _ms(frame.pts, tb)
                     frame_index = len(pts_ms)
                     pts_ms.append(pts)
@@ -392,7 +400,14 @@ class _Run:
             collect(0)
             flush()
         self.frames_decoded = len(pts_ms)
-        self.timing = analyse_timestamps(pts_ms, header.fps, self.policy)
+        truncated = bool(_truncation(header, scan, self.byte_size))
+        self.timing = analyse_timestamps(
+            pts_ms,
+            header.fps,
+            self.policy,
+            undecoded_pts_ms=[] if truncated else state.undecoded_pts,
+            tail_grace=_MAX_REORDER if truncated else 0,
+        )
         return state
 
     def _judge_decode(
@@ -415,7 +430,9 @@ class _Run:
             details.append(f"no frame decodes out of {scan.packets} packets")
         declared = header.frame_count
         if declared and not truncated:
-            off = abs(declared - self.frames_decoded) / declared
+            # frames lost to decode errors are reported as such, not as a miscount
+            present = self.frames_decoded + len(decode.undecoded_pts)
+            off = abs(declared - present) / declared
             if off > self.policy.frame_count_tolerance:
                 reasons.append(codes.FRAME_COUNT_MISMATCH)
                 details.append(
@@ -435,6 +452,7 @@ class _Decode:
 
     errors: list[tuple[int, float | None, str]] = field(default_factory=list)  # packet, pts, why
     skipped: list[int] = field(default_factory=list)  # packets flagged corrupt, not decoded
+    undecoded_pts: list[float] = field(default_factory=list)  # of failed and skipped packets
     last_clean: int = -1  # last packet that decoded without any error
 
 
@@ -525,9 +543,7 @@ def _truncation(header: _Header, scan: _Scan, byte_size: int) -> str:
     if scan.demux_error:
         why.append(f"demuxer failed {scan.demux_error}")
     if header.duration_s and scan.end_ms is not None and scan.start_ms is not None:
-        positive = sorted(
-            b - a for a, b in zip(sorted(scan.pts_ms), sorted(scan.pts_ms)[1:]) if b > a
-        )
+        positive = sorted(b - a for a, b in itertools.pairwise(sorted(scan.pts_ms)) if b > a)
         interval = positive[len(positive) // 2] if positive else 0.0
         covered = scan.end_ms - scan.start_ms
         if header.duration_s * 1000 - covered > max(2 * interval, 1.0):
@@ -543,7 +559,8 @@ def _timing_detail(code: str, timing: TimingReport) -> str:
     if code == codes.DROPPED_FRAMES:
         first = timing.dropped[0].describe()
         more = f" (+{len(timing.dropped) - 1} more)" if len(timing.dropped) > 1 else ""
-        return f"{len(timing.dropped)} dropped-frame events, {timing.dropped_frame_count} frames: {first}{more}"
+        count = f"{len(timing.dropped)} dropped-frame events, {timing.dropped_frame_count} frames"
+        return f"{count}: {first}{more}"
     if code == codes.NON_MONOTONIC_PTS:
         return f"{timing.non_monotonic} frames out of order, {timing.missing_pts} without pts"
     return f"p95/median frame interval {timing.vfr_ratio:.2f}"

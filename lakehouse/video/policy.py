@@ -179,14 +179,14 @@ def _typed(path: Path, key: str, value: Any, kind: str) -> Any:
 
 DEFAULT_TOML = """\
 [video]
-max_gap_factor = 1.5           # an interval over 1.5x the median frame interval is a dropped-frame event
-max_vfr_ratio = 1.25           # p95 / median frame interval above this is 'variable_frame_rate'
+max_gap_factor = 1.5           # interval over 1.5x the median frame interval: dropped-frame event
+max_vfr_ratio = 1.25           # p95 / median frame interval above this: 'variable_frame_rate'
 max_dropped_events = 0         # dropped-frame events tolerated before 'dropped_frames'
-allow_non_monotonic = false    # true: decreasing, repeated or missing pts are not 'non_monotonic_pts'
-frame_count_tolerance = 0.0    # |declared - decoded| / declared frames tolerated ('frame_count_mismatch')
-keep_truncated_frames = false  # true: keep the decodable head of a truncated file (flagged either way)
-sampling = "every:1"           # "every:N" (decoded index % N == 0) or "fps:F" (by presentation time)
-frame_encoding = "png"         # "png" (lossless) or "jpeg:Q" (quality 1-100); recorded per frame
-max_megapixels = 40            # width x height in millions, refused before decoding
+allow_non_monotonic = false    # true: pts going back, repeating or missing is tolerated
+frame_count_tolerance = 0.0    # |declared - decoded| / declared frames tolerated
+keep_truncated_frames = false  # true: keep the decodable head of a truncated file (still flagged)
+sampling = "every:1"           # "every:N" (decoded index % N == 0) or "fps:F" (by pts)
+frame_encoding = "png"         # "png" (lossless) or "jpeg:Q" (quality 1-100), recorded per frame
+max_megapixels = 40            # frame width x height in millions, refused before decoding
 max_duration_s = 14400         # declared duration in seconds, refused before decoding
 """

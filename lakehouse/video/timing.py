@@ -12,6 +12,7 @@ exceeds `max_gap_factor` x that median is a dropped-frame event.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,12 +74,21 @@ class TimingReport:
 
 
 def analyse_timestamps(
-    pts_ms: Sequence[float | None], nominal_fps: float | None, policy: VideoPolicy
+    pts_ms: Sequence[float | None],
+    nominal_fps: float | None,
+    policy: VideoPolicy,
+    *,
+    undecoded_pts_ms: Sequence[float] = (),
+    tail_grace: int = 0,
 ) -> TimingReport:
     """Timing report of frames with presentation times `pts_ms` (decoded order, None = no pts).
 
     `nominal_fps` is reported, and compared with the measured rate in an event line; the
     checks themselves use the median interval, which a container cannot misdeclare.
+    `undecoded_pts_ms` are timestamps of frames the container holds but that failed to decode:
+    they fill the timeline (a decode error is not also a dropped frame) but are not ordered.
+    Gaps among the last `tail_grace` frames of the timeline are not counted: in a truncated
+    stream the last packets present may be frames shown after packets that were cut off.
     """
     events: list[str] = []
     known: list[tuple[float, int]] = []
@@ -96,17 +106,18 @@ def analyse_timestamps(
         previous = pts
         known.append((pts, index))
 
-    timeline = sorted(known)  # stable: equal pts keep decoded order
-    intervals = [b[0] - a[0] for a, b in zip(timeline, timeline[1:], strict=False)]
+    timeline = sorted(known + [(pts, -1) for pts in undecoded_pts_ms])  # stable
+    intervals = [b[0] - a[0] for a, b in itertools.pairwise(timeline)]
     positive = sorted(i for i in intervals if i > 0)
     median = _median(positive)
     p95 = positive[math.ceil(0.95 * len(positive)) - 1] if positive else None
     dropped: list[DroppedFrames] = []
     if median is not None:
-        for (prev_pts, _), (pts, index), interval in zip(
-            timeline, timeline[1:], intervals, strict=False
+        counted = len(timeline) - tail_grace
+        for position, ((prev_pts, _), (pts, index), interval) in enumerate(
+            zip(timeline, timeline[1:], intervals, strict=False), start=1
         ):
-            if interval > policy.max_gap_factor * median:
+            if interval > policy.max_gap_factor * median and position < counted:
                 frames = max(1, round(interval / median) - 1)
                 gap = DroppedFrames(index, pts, prev_pts, interval, interval - median, frames)
                 dropped.append(gap)
