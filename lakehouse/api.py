@@ -40,7 +40,8 @@ from lakehouse.query import plan, run_sql
 from lakehouse.raykit import task_submitter
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
-from lakehouse.schema import TABLES
+from lakehouse.lineage import record_outflow
+from lakehouse.schema import ASSETS, TABLES
 from lakehouse.sqlfiles import SqlFile, load_sql
 from lakehouse.validate import ValidateReport, run_validate, validate_part
 from lakehouse.verify import VerifyReport, verify_version
@@ -398,7 +399,15 @@ class Lakehouse:
         data leaving the lake is something the audit log must answer for)."""
         version = self.resolve(dataset, ref, snapshot_id, version_id, as_of)
         with self._audit("export", dataset, str(destination), version_id=version.version_id):
-            return export_version(self.catalog, version, Path(destination), on_progress)
+            report = export_version(self.catalog, version, Path(destination), on_progress)
+        record_outflow(self.control, "export", {}, self.actor, version, [ASSETS],
+                       Path(destination).resolve().as_uri())
+        return report
+
+    def lineage(self, dataset: str) -> list[dict[str, Any]]:
+        """Lineage edges into and out of the dataset, oldest first."""
+        self._require_dataset(dataset)
+        return self.control.lineage(dataset)
 
     def diff(self, dataset: str, old: str, new: str) -> VersionDiff:
         return diff_versions(self.catalog, self.version(dataset, old), self.version(dataset, new))

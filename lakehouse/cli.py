@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--policy")
     _json_flag(audit)
 
+    lineage = _command(commands, "lineage", "what produced each table snapshot of a dataset, "
+                       "and where its data went (exports, training runs)", _lineage)
+    lineage.add_argument("dataset")
+    _json_flag(lineage)
+
     datasets = _command(commands, "datasets", "list datasets and their refs", _datasets)
     _json_flag(datasets)
 
@@ -430,6 +435,20 @@ def _audit_cmd(args: argparse.Namespace, out: Output) -> int:
         ),
     )
     return 0 if all(r["passed"] for r in results.values()) else 4
+
+
+def _lineage(args: argparse.Namespace, out: Output) -> int:
+    edges = _open(args).lineage(args.dataset)
+
+    def end(row: dict[str, Any], side: str) -> str:
+        if row[f"{side}_uri"]:
+            return row[f"{side}_uri"]
+        return f"{row[f'{side}_dataset']}.{row[f'{side}_table']}@{row[f'{side}_snapshot']}"
+
+    out.result(edges, "\n".join(
+        f"{row['at']:%Y-%m-%d %H:%M:%S} {row['job']:9} {end(row, 'input')} -> "
+        f"{end(row, 'output')}" for row in edges) or "(no lineage yet)")
+    return 0
 
 
 def _datasets(args: argparse.Namespace, out: Output) -> int:

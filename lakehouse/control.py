@@ -85,6 +85,26 @@ ingests = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+lineage = sa.Table(
+    "lakehouse_lineage",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("code_version", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    # an input or output is a (dataset, table, snapshot) or, outside the lake, a uri
+    sa.Column("input_dataset", sa.String(255), nullable=True),
+    sa.Column("input_table", sa.String(64), nullable=True),
+    sa.Column("input_snapshot", sa.BigInteger, nullable=True),
+    sa.Column("input_uri", sa.Text, nullable=True),
+    sa.Column("output_dataset", sa.String(255), nullable=True, index=True),
+    sa.Column("output_table", sa.String(64), nullable=True),
+    sa.Column("output_snapshot", sa.BigInteger, nullable=True),
+    sa.Column("output_uri", sa.Text, nullable=True),
+)
+
 audit = sa.Table(
     "lakehouse_audit",
     metadata,
@@ -124,6 +144,16 @@ class Version:
     message: str
     created_at: datetime
     properties: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of a lineage edge: a table snapshot of a dataset, or a uri outside the lake."""
+
+    dataset: str | None = None
+    table: str | None = None
+    snapshot_id: int | None = None
+    uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -504,6 +534,30 @@ class ControlPlane:
                 ).encode()
             ).hexdigest()
             conn.execute(audit.insert().values(**row, prev_hash=prev_hash, hash=digest))
+
+    def record_lineage(self, job: str, parameters: Mapping[str, Any], code_version: str,
+                       actor: str, edges: list[tuple[Endpoint, Endpoint]]) -> None:
+        """Edges from inputs to outputs of one job run, in one transaction."""
+        stamp = now()
+        rows = [
+            {"at": stamp, "job": job, "code_version": code_version, "actor": actor,
+             "parameters": json.dumps(dict(parameters), sort_keys=True, default=str),
+             "input_dataset": src.dataset, "input_table": src.table,
+             "input_snapshot": src.snapshot_id, "input_uri": src.uri,
+             "output_dataset": dst.dataset, "output_table": dst.table,
+             "output_snapshot": dst.snapshot_id, "output_uri": dst.uri}
+            for src, dst in edges
+        ]
+        if rows:
+            with self.transaction() as conn:
+                conn.execute(lineage.insert(), rows)
+
+    def lineage(self, dataset: str) -> list[dict[str, Any]]:
+        query = sa.select(lineage).where(
+            sa.or_(lineage.c.output_dataset == dataset, lineage.c.input_dataset == dataset)
+        ).order_by(lineage.c.seq)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def audit_log(self, dataset: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(audit).order_by(audit.c.seq)

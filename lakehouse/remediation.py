@@ -18,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -106,21 +108,36 @@ class QuarantineItemClosed(UsageError):
 
 
 class ReleaseRefused(LakehouseError, ValueError):
-    """Bytes offered for re-admission still fail the ingest checks; nothing was changed."""
+    """Bytes offered for re-admission still fail the ingest checks; the item stays open.
+
+    Normally refused before anything is written (`landed` None); `landed` is the version of
+    an ingest that ran but did not add the bytes (the in-process check and the ingest
+    disagreed, e.g. the policy file changed in between).
+    """
 
     exit_code = 4
 
     def __init__(
-        self, quarantine_id: str, policy: str, reasons: Sequence[str], detail: str
+        self,
+        quarantine_id: str,
+        policy: str,
+        reasons: Sequence[str],
+        detail: str,
+        landed: int | None = None,
     ) -> None:
+        outcome = (
+            "nothing was changed"
+            if landed is None
+            else f"the ingest landed as version {landed}, the item stays open"
+        )
         super().__init__(
             f"quarantine item {quarantine_id}: the bytes still fail the checks of policy "
             f"{policy!r}: {', '.join(reasons)}"
             + (f" ({detail})" if detail else "")
-            + "; nothing was changed (fix the file and `replace`, or `release --policy`)"
+            + f"; {outcome} (fix the file and `replace`, or `release --policy`)"
         )
         self.quarantine_id, self.policy = quarantine_id, policy
-        self.reasons, self.detail = list(reasons), detail
+        self.reasons, self.detail, self.landed = list(reasons), detail, landed
 
 
 # results -----------------------------------------------------------------------------------------
@@ -258,8 +275,9 @@ def export_quarantined(
             )
         target.mkdir(parents=True, exist_ok=True)
         report = QuarantineExport(dataset, version.version_id, str(target), str(existing))
-        for qid, content in _contents(lake.catalog, version, [r["quarantine_id"] for r in rows]):
-            row = next(r for r in rows if r["quarantine_id"] == qid)
+        by_id = {r["quarantine_id"]: r for r in rows}
+        for qid, content in _contents(lake.catalog, version, list(by_id)):
+            row = by_id[qid]
             actual = hashlib.sha256(content).hexdigest()
             if actual != row["sha256"]:
                 raise IntegrityError(row["sha256"], f"quarantine item {qid}", actual)
@@ -302,9 +320,12 @@ def release(
         head, qid, row = _open_item(lake, dataset, quarantine_id, branch, reason)
         audit["quarantine_id"] = qid
         content = _contents_of(lake.catalog, head, qid, row["sha256"])
-        staging = lake.settings.home / "remediation" / f"release-{qid}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        # Staged in the lake's home under the original file name (the name is checked too);
+        # the ledger records this path as the re-admitted file's source.
+        (lake.settings.home / "remediation").mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f"release-{qid[:12]}-", dir=lake.settings.home / "remediation")
+        )
         try:
             path = staging / original_name(row["source_uri"], qid)
             path.write_bytes(content)
@@ -413,9 +434,7 @@ def set_status(
         try:
             iceberg.set_branch(catalog, identifier, work, head.snapshots[QUARANTINE])
             iceberg.with_retry(
-                lambda w=work, r=changed, p=snapshot_properties: _overwrite_row(
-                    catalog, identifier, w, r, p
-                )
+                partial(_overwrite_row, catalog, identifier, work, changed, snapshot_properties)
             )
             return publish_work_branch(
                 catalog,
@@ -742,7 +761,9 @@ def _readmit(
             qid,
             f"{chosen.name}@{chosen.digest}",
             sorted(report.reasons) or ["not_added"],
-            f"ingest {report.ingest_id} recorded {report.counts}",
+            f"ingest {report.ingest_id} recorded "
+            + ", ".join(f"{o} x{n}" for o, n in report.counts.items() if n),
+            landed=report.version_id,
         )
     asset_id = inspected.sha256
     version = set_status(

@@ -60,7 +60,7 @@ def pan_frames(
         t = i / max(1, count - 1)
         x0 = t * (pw - window_w)
         y0 = (ph - window_h) / 2 + 0.1 * (ph - window_h) * np.sin(2 * np.pi * t)
-        matrix = np.float32([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+        matrix = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], np.float32)
         frame = cv2.warpAffine(
             photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
@@ -91,6 +91,7 @@ def _write(
     options = {**_BITEXACT, **(container_options or {})}
     with av.open(str(path), "w", format=container_format, options=options) as out:
         stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = size
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         stream.time_base = Fraction(1, fps)
@@ -98,7 +99,7 @@ def _write(
         stream.options = {**(codec_options or {})}
         if codec == "libx264":
             stream.options = {"preset": "fast", **stream.options}
-        packets = []
+        packets: list[av.Packet] = []
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts = i if pts is None else pts[i]
@@ -264,7 +265,7 @@ def write_damaged_mp4(path: str | Path, frames: int = 60, size: tuple[int, int] 
 def _damage(path: Path, packet_index: int, seed: int = 0) -> None:
     """Overwrite 64 bytes at a quarter of packet `packet_index`'s payload with random bytes."""
     with av.open(str(path)) as container:
-        spans = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+        spans = [(p.pos or 0, p.size) for p in container.demux(video=0) if p.size]
     pos, size = spans[packet_index]
     data = bytearray(path.read_bytes())
     start = pos + size // 4
@@ -279,6 +280,7 @@ def write_audio_only(path: str | Path, seconds: float = 1.0) -> Path:
     rate = 8000
     with av.open(str(path), "w", format="matroska", options=_BITEXACT) as out:
         stream = out.add_stream("pcm_s16le", rate=rate)
+        assert isinstance(stream, av.AudioStream)
         stream.layout = "mono"
         t = np.arange(int(seconds * rate)) / rate
         samples = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)

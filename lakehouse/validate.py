@@ -29,6 +29,7 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.errors import CorruptMedia, UsageError
 from lakehouse.history import added_files, live_files
+from lakehouse.lineage import record_version, version_inputs
 from lakehouse.media import decode_verified, probe, sniff
 from lakehouse.policy import ImagePolicy, Policy, check_header
 from lakehouse.publish import publish_work_branch
@@ -235,6 +236,9 @@ def run_validate(
         },
     )
     report.version_id = version.version_id
+    record_version(control, "validate", {"run_id": run_id, "policy": policy_tag,
+                                         "incremental": incremental}, actor,
+                   version_inputs(head, [ASSETS]), head, version)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -28,7 +28,8 @@ from pyiceberg.expressions import EqualTo
 
 import lakehouse
 from lakehouse import tables as iceberg
-from lakehouse.control import ControlPlane, IngestRun, Version, current_actor
+from lakehouse.control import ControlPlane, Endpoint, IngestRun, Version, current_actor
+from lakehouse.lineage import record_version
 from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.ingest import rows
 from lakehouse.ingest.inspect_task import Inspected
@@ -184,6 +185,9 @@ def run_ingest(
         },
     )
     control.finish_ingest(run.ingest_id, "published")
+    record_version(control, "ingest", {"ingest_id": run.ingest_id, "policy": policy_tag},
+                   actor, [Endpoint(uri=r.as_uri()) for r in roots],
+                   control.version(version.parent_id) if version.parent_id else None, version)
     report = IngestReport(
         ingest_id=run.ingest_id,
         dataset=request.dataset,

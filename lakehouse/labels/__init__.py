@@ -24,6 +24,7 @@ from lakehouse.labels.align import (
     image_sizes,
 )
 from lakehouse.labels.coco import parse_coco
+from lakehouse.labels.ingest import LabelChanges, file_facts, label_changes
 from lakehouse.labels.model import BBox, LabelAnnotation, LabelFileError, LabelImage, LabelSet
 from lakehouse.labels.policy import LABELS_TOML, LabelPolicy, label_policy_from_table
 from lakehouse.labels.rows import annotation_table, quarantine_rows, quarantine_table
@@ -37,6 +38,7 @@ __all__ = [
     "BBox",
     "FileFacts",
     "LabelAnnotation",
+    "LabelChanges",
     "LabelFileError",
     "LabelImage",
     "LabelPolicy",
@@ -45,8 +47,10 @@ __all__ = [
     "align",
     "annotation_table",
     "display_size",
+    "file_facts",
     "guess_image_prefix",
     "image_sizes",
+    "label_changes",
     "label_policy_from_table",
     "load_labels",
     "parse_coco",

@@ -28,7 +28,8 @@ Problems (reason codes), what they cover, and whether the annotation row is impo
 One problem per subject: an annotation with several faults carries all of their reasons in one
 record (orphans, duplicates and the annotations of a missing image are not checked further).
 `Alignment.reasons` counts subjects per reason, unlabelled images included even when they get
-no record. A declared size equal to the real size transposed is not a mismatch when the image's
+no record; only images under `image_prefix` (and a YOLO set's `scope`) can be unlabelled,
+so labels for one folder do not call the rest of the root unlabelled. A declared size equal to the real size transposed is not a mismatch when the image's
 EXIF orientation is 5-8 (the labeller saw it rotated); its boxes are then checked against the
 rotated size. The image itself always stays in `assets`.
 

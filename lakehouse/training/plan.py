@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import groupby
 
@@ -73,6 +73,7 @@ class Storage:
 @dataclass(frozen=True)
 class ReadPlan:
     version: Version
+    ref: str | None  # the ref asked for; None when a version or snapshot id was
     options: ReadOptions
     storage: Storage
     tasks: tuple[TaskSpec, ...]
@@ -96,7 +97,9 @@ def plan_version(
     """Open the lakehouse (given, or from settings), resolve the version named, plan it."""
     lake = lake or Lakehouse.open(settings)
     version = lake.resolve(dataset, ref=ref, snapshot_id=snapshot_id, version_id=version_id)
-    return lake, plan_read(lake.catalog, version, options)
+    if ref is None and snapshot_id is None and version_id is None:
+        ref = "main"
+    return lake, replace(plan_read(lake.catalog, version, options), ref=ref)
 
 
 def plan_read(
@@ -128,7 +131,7 @@ def plan_read(
     annotations = labels.of(asset_ids) if labels and options.label_columns else None
     tasks = tuple(_task(cut, rows, scanned.groups, annotations) for cut in cuts)
     storage = Storage(tuple(sorted(table.io.properties.items())), table.metadata.location)
-    return ReadPlan(version, options, storage, tasks, len(rows), _digest(asset_ids, cuts))
+    return ReadPlan(version, None, options, storage, tasks, len(rows), _digest(asset_ids, cuts))
 
 
 def _task(

@@ -108,5 +108,5 @@ def ray_dataset(
         override_num_blocks=override_num_blocks,
     )
     ds.context.execution_options.preserve_order = True
-    record_served(lake, plan, ref, "ray")
+    record_served(lake, plan, "ray")
     return ds

@@ -34,13 +34,13 @@ class ServedRecord:
         return asdict(self)
 
 
-def record_served(lake: Lakehouse, plan: ReadPlan, ref: str | None, loader: str) -> ServedRecord:
+def record_served(lake: Lakehouse, plan: ReadPlan, loader: str) -> ServedRecord:
     """Remember what `plan` serves, in this process and in the audit log."""
     global _last
     version = plan.version
     record = ServedRecord(
         dataset=version.dataset,
-        ref=ref,
+        ref=plan.ref,
         version_id=version.version_id,
         fingerprint=version.properties.get("fingerprint"),
         snapshots=dict(version.snapshots),
@@ -49,9 +49,8 @@ def record_served(lake: Lakehouse, plan: ReadPlan, ref: str | None, loader: str)
         order_digest=plan.order_digest,
         request=plan.options.describe(),
     )
-    lake.control.record(
-        "serve", version.dataset, ref or str(version.version_id), "ok", record.to_dict(), lake.actor
-    )
+    target = plan.ref or str(version.version_id)
+    lake.control.record("serve", version.dataset, target, "ok", record.to_dict(), lake.actor)
     _last = record
     return record
 

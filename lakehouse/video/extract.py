@@ -313,7 +313,12 @@ class _Run:
             details.append(f"truncated_stream: {truncation}")
             events.append(f"truncated: {truncation}")
         # the packet timeline: the same presentation times the frames will carry
-        packet_timing = analyse_timestamps(sorted(scan.pts_ms), header.fps, self.policy)
+        packet_timing = analyse_timestamps(
+            sorted(scan.pts_ms),
+            header.fps,
+            self.policy,
+            tail_grace=_MAX_REORDER if truncation else 0,
+        )
         reasons += [v for v in packet_timing.violations if v != codes.NON_MONOTONIC_PTS]
         return reasons, details, events
 

@@ -130,16 +130,17 @@ def print_throughput(result: Throughput, data_bytes: int) -> None:
 # --- 3: peak RSS, one fresh subprocess per size --------------------------------------------
 
 
-class WorkerMemory:
-    """Polls the RSS of Ray worker processes (children of this process's raylet)."""
+class MemoryPoller:
+    """Polls Ray workers' RSS (children of this process's raylet) and this process's private
+    RSS (RSS minus shared pages: the object-store pages a driver reads count in its RSS)."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
-        self.peak_total = self.peak_single = 0
+        self.workers_total = self.worker_single = self.driver_private = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> WorkerMemory:
+    def __enter__(self) -> MemoryPoller:
         self._thread.start()
         return self
 
@@ -153,14 +154,16 @@ class WorkerMemory:
             self._sample()
 
     def _sample(self) -> None:
+        own = psutil.Process().memory_info()
+        self.driver_private = max(self.driver_private, own.rss - own.shared)
         sizes = []
         for worker in _ray_workers():
             try:
                 sizes.append(worker.memory_info().rss)
             except psutil.Error:  # exited between listing and reading
                 continue
-        self.peak_total = max(self.peak_total, sum(sizes))
-        self.peak_single = max(self.peak_single, *sizes, 0)
+        self.workers_total = max(self.workers_total, sum(sizes))
+        self.worker_single = max(self.worker_single, *sizes, 0)
 
 
 def _ray_workers() -> list[psutil.Process]:
@@ -179,7 +182,7 @@ def rss_child(n: int, workdir: Path) -> int:
     with tempfile.TemporaryDirectory(dir=workdir, prefix="home-") as home:
         lh = Lakehouse(Settings.embedded(home))
         ensure_ray(lh.settings.ray)
-        with WorkerMemory() as workers:
+        with MemoryPoller() as memory:
             seconds = checked_ingest(lh, data, "bench", "added")
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(
@@ -188,8 +191,9 @@ def rss_child(n: int, workdir: Path) -> int:
                 "n": n,
                 "seconds": seconds,
                 "driver_peak": driver,
-                "workers_peak_total": workers.peak_total,
-                "worker_peak_single": workers.peak_single,
+                "driver_private_peak": memory.driver_private,
+                "workers_peak_total": memory.workers_total,
+                "worker_peak_single": memory.worker_single,
             }
         )
     )
@@ -211,6 +215,7 @@ def print_rss(runs: list[dict[str, Any]]) -> None:
         [
             "images",
             "driver peak MB",
+            "driver private MB",
             "workers peak MB (sum)",
             "one worker peak MB",
             "ingest s",
@@ -220,6 +225,7 @@ def print_rss(runs: list[dict[str, Any]]) -> None:
             (
                 r["n"],
                 r["driver_peak"] / MB,
+                r["driver_private_peak"] / MB,
                 r["workers_peak_total"] / MB,
                 r["worker_peak_single"] / MB,
                 r["seconds"],
