@@ -340,3 +340,41 @@ def test_reapply_status_changes_by_key(lake, quarantined, tmp_path):
     )
     with pytest.raises(CommitConflict, match="changed differently on both sides"):
         reapply_onto_main()
+
+
+def test_concurrent_status_changes_on_one_branch_both_land(lake, quarantined, monkeypatch):
+    import threading
+
+    lake.branch_create("ds", "fix")
+    ids = [i["quarantine_id"] for i in remediation.list_quarantine(lake, "ds")][:2]
+    both_forked = threading.Barrier(2, timeout=60)
+    first_try: set[str] = set()
+    write = remediation._overwrite_row
+
+    def racing_write(catalog, identifier, work, row, properties) -> None:
+        write(catalog, identifier, work, row, properties)
+        if row["quarantine_id"] not in first_try:  # both forked from the same head
+            first_try.add(row["quarantine_id"])
+            both_forked.wait()
+
+    monkeypatch.setattr(remediation, "_overwrite_row", racing_write)
+    results: dict[str, object] = {}
+
+    def drop(qid: str) -> None:
+        try:
+            results[qid] = remediation.drop(lake, "ds", qid, "fix", "racing")
+        except Exception as exc:  # reported below
+            results[qid] = exc
+
+    threads = [threading.Thread(target=drop, args=(q,)) for q in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(r, remediation.Remediation) for r in results.values()), results
+    rows = remediation.list_quarantine(lake, "ds", "fix")
+    assert len(rows) == 3 and sorted(r["status"] for r in rows) == ["dropped", "dropped", "open"]
+    # the loser redid its change on the winner's version: one version each, in a chain
+    first, second = sorted(r.version_id for r in results.values())  # type: ignore[attr-defined]
+    assert lake.resolve("ds", ref="fix").version_id == second
+    assert lake.control.version(second).parent_id == first

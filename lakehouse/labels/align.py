@@ -29,9 +29,10 @@ One problem per subject: an annotation with several faults carries all of their 
 record (orphans, duplicates and the annotations of a missing image are not checked further).
 `Alignment.reasons` counts subjects per reason, unlabelled images included even when they get
 no record; only images under `image_prefix` (and a YOLO set's `scope`) can be unlabelled,
-so labels for one folder do not call the rest of the root unlabelled. A declared size equal to the real size transposed is not a mismatch when the image's
-EXIF orientation is 5-8 (the labeller saw it rotated); its boxes are then checked against the
-rotated size. The image itself always stays in `assets`.
+so labels for one folder do not call the rest of the root unlabelled. A declared size equal to
+the real size transposed is not a mismatch when the image's EXIF orientation is 5-8 (the
+labeller saw it rotated); its boxes are then checked against the rotated size. The image
+itself always stays in `assets`.
 
 Ids: `annotation_id` = sha256 of (label_source, source annotation id); without source ids
 (YOLO) it is the sha256 of (label_source, content_sha256, n) where n numbers identical

@@ -20,7 +20,7 @@ from typing import Any
 _EXPORTS = {
     "ray_dataset": "lakehouse.training.ray_source",
     "LakehouseDatasource": "lakehouse.training.ray_source",
-    "torch_dataset": "lakehouse.training.torch_dataset",
+    "torch_dataset": "lakehouse.training.pytorch",
     "to_hf_dataset": "lakehouse.training.hf_export",
     "export_hf": "lakehouse.training.hf_export",
     "from_hf_dataset": "lakehouse.training.hf_import",

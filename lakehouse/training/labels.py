@@ -57,7 +57,7 @@ def read_labels(catalog: Catalog, version: Version, filters: dict[str, tuple[Any
         mask = pa.array(np.ones(rows.num_rows, dtype=bool))
         for column, values in filters.items():
             mask = pc.and_(mask, matches(rows[column], values))
-        matching = pc.unique(rows.filter(mask)["asset_id"]).combine_chunks().cast(pa.string())
+        matching = pc.unique(rows.filter(mask)["asset_id"]).cast(pa.string())
     counts = rows.group_by("asset_id", use_threads=False).aggregate([("asset_id", "count")])
     offsets = np.zeros(counts.num_rows + 1, dtype=np.int32)
     np.cumsum(counts["asset_id_count"].to_numpy(), out=offsets[1:])
