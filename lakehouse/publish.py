@@ -28,7 +28,14 @@ from lakehouse.fingerprint import (
     annotation_element,
     asset_element,
 )
-from lakehouse.history import added_files, file_changes, key_set, key_values, read_columns
+from lakehouse.history import (
+    added_files,
+    file_changes,
+    key_set,
+    key_values,
+    live_files,
+    read_columns,
+)
 from lakehouse.schema import ANNOTATIONS, ASSETS, QUARANTINE, SOURCES, TABLES
 
 _MAX_ATTEMPTS = 50
@@ -172,17 +179,23 @@ def _ref_version(control: ControlPlane, dataset: str, ref: str) -> Version:
 
 
 def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, onto: Version) -> None:
-    """Re-apply what the work branch appended since `fork` on top of `onto`, per table."""
+    """Re-apply what the work branch changed since `fork` on top of `onto`, per table.
+
+    Appended files are appended again; files the branch dropped (a row rewrite such as a
+    quarantine status change or a label edit) are dropped from `onto` too, and if `onto`
+    no longer has them (someone else rewrote the same file) that is a CommitConflict.
+    """
     tables = iceberg.load_tables(catalog, dataset)
-    branch_files = {}
+    changes: dict[str, tuple[list[DataFile], list[DataFile]] | None] = {}
     for name in TABLES:
         ref = tables[name].metadata.refs.get(work_branch)
-        branch_files[name] = (
-            added_files(tables[name], ref.snapshot_id, fork.snapshots[name]) if ref else None
+        changes[name] = (
+            file_changes(tables[name], ref.snapshot_id, fork.snapshots[name]) if ref else None
         )
     clash: dict[str, set[str]] = {}
     for name, key in ((ASSETS, "asset_id"), (QUARANTINE, "quarantine_id")):
-        ours = key_set(tables[name], branch_files[name] or [], key)
+        gained = (changes[name] or ([], []))[0]
+        ours = key_set(tables[name], gained, key)
         landed = added_files(tables[name], onto.snapshots[name], fork.snapshots[name])
         clash[name] = ours & key_set(tables[name], landed, key) if ours else set()
     rewrites = {
@@ -191,11 +204,10 @@ def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, ont
         SOURCES: _already_present(clash[ASSETS]) if clash[ASSETS] else None,
     }
     for name in TABLES:
-        files = branch_files[name]
-        if files is not None:
-            _reapply(
-                catalog, tables[name], work_branch, onto.snapshots[name], files, rewrites[name]
-            )
+        change = changes[name]
+        if change is not None:
+            _reapply(catalog, tables[name], work_branch, onto.snapshots[name], *change,
+                     rewrites.get(name))
 
 
 def _reapply(
@@ -203,23 +215,30 @@ def _reapply(
     table: Table,
     work_branch: str,
     onto_snapshot: int,
-    files: list[DataFile],
+    gained: list[DataFile],
+    lost: list[DataFile],
     rewrite: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
 ) -> None:
     identifier = ".".join(table.name())
     iceberg.set_branch(catalog, identifier, work_branch, onto_snapshot)
-    if not files:
+    if not gained and not lost:
         return
+    live = live_files(catalog.load_table(identifier), onto_snapshot)
+    if missing := [f.file_path for f in lost if f.file_path not in live]:
+        raise CommitConflict(
+            f"{identifier}: rows this branch rewrote were rewritten on the target meanwhile "
+            f"({len(missing)} file(s)); nothing was changed: redo the change on a fresh branch"
+        )
     properties = {"lakehouse.operation": "rebase"}
-    if rewrite is None:
-        iceberg.append_files(catalog, identifier, files, work_branch, properties)
-        return
-    columns = table.schema().as_arrow().names
-    kept = [
-        b for b in (rewrite(batch) for batch in read_columns(table, files, columns)) if b.num_rows
-    ]
-    if kept:
-        iceberg.append(catalog, identifier, pa.Table.from_batches(kept), work_branch, properties)
+    rows = None
+    if rewrite is not None:
+        columns = table.schema().as_arrow().names
+        kept = [b for b in (rewrite(batch) for batch in read_columns(table, gained, columns))
+                if b.num_rows]
+        rows = pa.Table.from_batches(kept) if kept else None
+        gained = []
+    iceberg.replace_files(catalog, identifier, work_branch, add=gained, delete=lost, rows=rows,
+                          properties=properties)
 
 
 def _drop_keys(column: str, keys: set[str]) -> Callable[[pa.RecordBatch], pa.RecordBatch]:

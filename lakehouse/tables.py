@@ -120,25 +120,30 @@ def append(
     return with_retry(attempt)
 
 
-def append_files(
+def replace_files(
     catalog: Catalog,
     identifier: str,
-    files: list[DataFile],
     branch: str,
+    add: list[DataFile],
+    delete: list[DataFile],
+    rows: pa.Table | None,
     properties: Mapping[str, str],
 ) -> None:
-    """Commit already-written data files to `branch` as one snapshot (no data is rewritten)."""
+    """In one commit on `branch`: drop `delete`, add the written files `add`, append `rows`."""
 
     def attempt() -> None:
         table = catalog.load_table(identifier)
-        with (
-            table.transaction() as tx,
-            tx.update_snapshot(
-                snapshot_properties=dict(properties), branch=branch
-            ).fast_append() as fast_append,
-        ):
-            for data_file in files:
-                fast_append.append_data_file(data_file)
+        with table.transaction() as tx:
+            if add or delete:
+                producer = tx.update_snapshot(snapshot_properties=dict(properties), branch=branch)
+                with (producer.overwrite() if delete else producer.fast_append()) as update:
+                    for data_file in delete:
+                        update.delete_data_file(data_file)
+                    for data_file in add:
+                        update.append_data_file(data_file)
+            if rows is not None:
+                tx.append(rows.cast(table.schema().as_arrow()),
+                          snapshot_properties=dict(properties), branch=branch)
 
     with_retry(attempt)
 
