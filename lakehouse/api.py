@@ -33,6 +33,7 @@ from lakehouse.gate import (
 )
 from lakehouse.audits import run_audits
 from lakehouse.ingest.inspect_task import inspect_files
+from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.maintenance import MaintenanceReport
 from lakehouse.policy import Policy, load_policy
@@ -101,6 +102,9 @@ class Lakehouse:
         policy: str | None = None,
         on_progress: Callable[[int], None] | None = None,
         on_total: Callable[[int], None] | None = None,
+        labels: str | Path | None = None,
+        label_source: str | None = None,
+        labels_prefix: str | None = None,
     ) -> IngestReport:
         """Ingest files and directory trees; every file found lands in exactly one outcome.
 
@@ -115,6 +119,7 @@ class Lakehouse:
             ref=ref,
             attrs=dict(attrs or {}),
             message=message,
+            labels=LabelRequest(str(labels), label_source, labels_prefix) if labels else None,
         )
         with self._audit("ingest", dataset, ref, roots=list(request.roots)):
             if ref == "main" and chosen.digest != self.policy().digest:

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--policy", help="policy name (quality/policies/NAME.toml) or path")
     ingest.add_argument("--message", "-m", help="version message")
+    ingest.add_argument("--labels", metavar="PATH",
+                        help="COCO JSON file or YOLO directory labelling the images of the root")
+    ingest.add_argument("--label-source", help="stable name of the labels (default: the file's "
+                        "uri); a re-import under the same name replaces only changed labels")
+    ingest.add_argument("--labels-prefix", metavar="DIR",
+                        help="directory of the labels' file names below the root (guessed)")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     _json_flag(ingest)
 
@@ -345,6 +351,9 @@ def _ingest(args: argparse.Namespace, out: Output) -> int:
             policy=args.policy,
             on_progress=bar.update,
             on_total=on_total if not bar.disable else None,
+            labels=args.labels,
+            label_source=args.label_source,
+            labels_prefix=args.labels_prefix,
         )
     finally:
         bar.close()
@@ -364,6 +373,10 @@ def _ingest_text(report: Any) -> str:
             "  quarantine reasons: "
             + ", ".join(f"{code} x{n}" for code, n in sorted(report.reasons.items()))
         )
+    if report.labels:
+        labels = report.labels
+        lines.append(f"  labels: {labels['annotations']} annotations, changes {labels['changes']}"
+                     + (f", problems {labels['reasons']}" if labels["reasons"] else ""))
     lines.append(f"  assets snapshot {report.snapshots['assets']}  ({report.seconds:.1f} s)")
     return "\n".join(lines)
 
@@ -589,6 +602,8 @@ def _diff(args: argparse.Namespace, out: Output) -> int:
     lines += [f"  {t:14} +{c['added']} -{c['removed']}" for t, c in result.media_types.items()]
     lines += [f"  ledger {k:16} {v:+d}" for k, v in result.ledger.items()]
     lines += [f"  quarantine {k:30} {v:+d}" for k, v in result.quarantine.items()]
+    lines += [f"  labels {k:16} +{v['added']} -{v['removed']}"
+              for k, v in result.annotations.items()]
     lines += [f"  + {a}" for a in result.added[: args.limit]]
     lines += [f"  - {a}" for a in result.removed[: args.limit]]
     out.result(data, "\n".join(lines))

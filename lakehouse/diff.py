@@ -12,7 +12,7 @@ from pyiceberg.table import Table
 from lakehouse import tables as iceberg
 from lakehouse.control import Version
 from lakehouse.history import added_files, read_columns
-from lakehouse.schema import ASSETS, QUARANTINE, SOURCES
+from lakehouse.schema import ANNOTATIONS, ASSETS, QUARANTINE, SOURCES
 
 
 @dataclass
@@ -25,6 +25,7 @@ class VersionDiff:
     media_types: dict[str, dict[str, int]]  # media type -> {"added": n, "removed": n}
     ledger: dict[str, int]  # outcome -> ledger rows gained (negative: lost)
     quarantine: dict[str, int]  # "category/reason" -> open items gained (negative: lost)
+    annotations: dict[str, dict[str, int]]  # category -> {"added": n, "removed": n}
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class VersionDiff:
             "media_types": self.media_types,
             "ledger_outcomes": self.ledger,
             "quarantine": self.quarantine,
+            "annotations": self.annotations,
         }
 
 
@@ -78,6 +80,7 @@ def diff_versions(catalog: Catalog, old: Version, new: Version) -> VersionDiff:
         ledger=_count_delta(
             tables[SOURCES], old, new, SOURCES, lambda r: r["outcome"], ["outcome"]
         ),
+        annotations=_annotation_delta(tables[ANNOTATIONS], old, new),
         quarantine=_count_delta(
             tables[QUARANTINE],
             old,
@@ -91,6 +94,28 @@ def diff_versions(catalog: Catalog, old: Version, new: Version) -> VersionDiff:
             ["category", "reasons", "status"],
         ),
     )
+
+
+def _annotation_delta(table: Table, old: Version, new: Version) -> dict[str, dict[str, int]]:
+    """Annotation rows gained and lost per category; an edited label counts as one of each."""
+    columns = ["annotation_id", "content_sha256", "category"]
+    sides = {}
+    for side, head, base in (("added", new, old), ("removed", old, new)):
+        rows = {}
+        if head.snapshots[ANNOTATIONS] != base.snapshots[ANNOTATIONS]:
+            files = added_files(table, head.snapshots[ANNOTATIONS], base.snapshots[ANNOTATIONS])
+            for batch in read_columns(table, files, columns):
+                rows.update({(r["annotation_id"], r["content_sha256"]): r["category"]
+                             for r in batch.to_pylist()})
+        sides[side] = rows
+    added = {k: c for k, c in sides["added"].items() if k not in sides["removed"]}
+    removed = {k: c for k, c in sides["removed"].items() if k not in sides["added"]}
+    delta: dict[str, dict[str, int]] = {}
+    for side, rows in (("added", added), ("removed", removed)):
+        for category in rows.values():
+            entry = delta.setdefault(category or "(none)", {"added": 0, "removed": 0})
+            entry[side] += 1
+    return dict(sorted(delta.items()))
 
 
 def _changed_rows(table: Table, snapshot: int, base: int) -> list[dict[str, Any]]:

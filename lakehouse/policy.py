@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lakehouse.errors import ConfigError
+from lakehouse.labels.policy import LabelPolicy, label_policy_from_table
 from lakehouse.media.formats import EXTENSIONS, IMAGE_FORMATS
 from lakehouse.media.probe import COLOR_MODES, ImageHeader
 
@@ -73,6 +74,7 @@ class Policy:
     digest: str
     gate: GatePolicy = GatePolicy()
     audits: tuple[tuple[str, AuditRule], ...] = ()
+    labels: LabelPolicy = LabelPolicy()
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ _IMAGE_KEYS: dict[str, tuple[str, frozenset | None]] = {
     "extension_must_match": ("bool", None),
     "allowed_orientations": ("[int]", frozenset(range(1, 9))),
 }
-_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits"})
+_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits", "labels"})
 
 
 def load_policy(path: str | Path) -> Policy:

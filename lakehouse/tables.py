@@ -22,6 +22,7 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     TableAlreadyExistsError,
 )
+from pyiceberg.expressions import BooleanExpression
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table, Transaction
 from pyiceberg.table.update.snapshot import ManageSnapshots
@@ -115,6 +116,27 @@ def append(
                 snapshot_properties=dict(properties),
                 branch=branch,
             )
+        return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
+
+    return with_retry(attempt)
+
+
+def delete_rows(
+    catalog: Catalog,
+    identifier: str,
+    row_filter: BooleanExpression,
+    branch: str,
+    properties: Mapping[str, str],
+    fork_from: int | None = None,
+) -> int:
+    """Delete matching rows on `branch` (copy-on-write of the files holding them)."""
+
+    def attempt() -> int:
+        table = catalog.load_table(identifier)
+        with table.transaction() as tx:
+            if branch not in table.metadata.refs:
+                _fork(tx, branch, fork_from)
+            tx.delete(row_filter, snapshot_properties=dict(properties), branch=branch)
         return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
 
     return with_retry(attempt)

@@ -14,7 +14,6 @@ histograms, see `similar_colour_groups`) or 'distinct'.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +21,6 @@ from functools import cache
 import cv2
 import numpy as np
 import simplejpeg
-from PIL import Image
 
 from lakehouse.samples import photos
 
@@ -51,19 +49,11 @@ class EvalImage:
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    return simplejpeg.encode_jpeg(
-        np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420"
-    )
+    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420")
 
 
 def _png(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def _rgb(data: bytes) -> np.ndarray:
-    return simplejpeg.decode_jpeg(data, colorspace="RGB")
+    return cv2.imencode(".png", rgb[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
 
 
 def _clip(values: np.ndarray) -> np.ndarray:
@@ -90,34 +80,36 @@ def _rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
     )
 
 
-def _contrast(rgb: np.ndarray, factor: float) -> np.ndarray:
-    mean = rgb.reshape(-1, 3).mean(axis=0)
-    return _clip((rgb - mean) * factor + mean)
+def _shift(rgb: np.ndarray, gain: float, offset: float) -> np.ndarray:
+    """Contrast `gain` about the mean grey level, then brightness `offset`."""
+    mean = np.float32(rgb.mean())
+    return _clip((rgb.astype(np.float32) - mean) * np.float32(gain) + mean + np.float32(offset))
 
 
-def _noise(rgb: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return _clip(rgb + rng.normal(0.0, sigma, rgb.shape))
+def _noise(rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(rgb.shape, dtype=np.float32) * np.float32(sigma)
+    return _clip(rgb + noise)
 
 
-# transform name -> function(base JPEG bytes, seed) -> encoded bytes of a near-duplicate
-TRANSFORMS: dict[str, Callable[[bytes, int], bytes]] = {
-    "jpeg_q95": lambda b, s: _jpeg(_rgb(b), 95),
-    "jpeg_q70": lambda b, s: _jpeg(_rgb(b), 70),
-    "resize_0.5": lambda b, s: _jpeg(_resize(_rgb(b), 0.5)),
-    "resize_0.75": lambda b, s: _jpeg(_resize(_rgb(b), 0.75)),
-    "crop_3_centre": lambda b, s: _jpeg(_crop(_rgb(b), 0.015, 0.015, 0.015, 0.015)),
-    "crop_5_corner": lambda b, s: _jpeg(_crop(_rgb(b), 0.05, 0.05, 0.0, 0.0)),
-    "rotate_1": lambda b, s: _jpeg(_rotate(_rgb(b), 1.0 if s % 2 else -1.0)),
-    "rotate_2": lambda b, s: _jpeg(_rotate(_rgb(b), 2.0 if s % 2 else -2.0)),
-    "rotate_3": lambda b, s: _jpeg(_rotate(_rgb(b), 3.0 if s % 2 else -3.0)),
-    "brighter": lambda b, s: _jpeg(_clip(_rgb(b) + 25.0)),
-    "darker": lambda b, s: _jpeg(_clip(_rgb(b) - 25.0)),
-    "contrast_up": lambda b, s: _jpeg(_contrast(_rgb(b), 1.25)),
-    "contrast_down": lambda b, s: _jpeg(_contrast(_rgb(b), 0.75)),
-    "noise_5": lambda b, s: _jpeg(_noise(_rgb(b), 5.0, s)),
-    "noise_10": lambda b, s: _jpeg(_noise(_rgb(b), 10.0, s)),
-    "png": lambda b, s: _png(_rgb(b)),
+# name -> function(decoded base RGB, rotation sign, rng) -> encoded bytes of a near-duplicate
+Transform = Callable[[np.ndarray, int, np.random.Generator], bytes]
+TRANSFORMS: dict[str, Transform] = {
+    "jpeg_q95": lambda rgb, sign, rng: _jpeg(rgb, 95),
+    "jpeg_q70": lambda rgb, sign, rng: _jpeg(rgb, 70),
+    "resize_0.5": lambda rgb, sign, rng: _jpeg(_resize(rgb, 0.5)),
+    "resize_0.75": lambda rgb, sign, rng: _jpeg(_resize(rgb, 0.75)),
+    "crop_5_centre": lambda rgb, sign, rng: _jpeg(_crop(rgb, 0.025, 0.025, 0.025, 0.025)),
+    "crop_5_corner": lambda rgb, sign, rng: _jpeg(_crop(rgb, 0.05, 0.05, 0.0, 0.0)),
+    "rotate_1": lambda rgb, sign, rng: _jpeg(_rotate(rgb, 1.0 * sign)),
+    "rotate_2": lambda rgb, sign, rng: _jpeg(_rotate(rgb, 2.0 * sign)),
+    "rotate_3": lambda rgb, sign, rng: _jpeg(_rotate(rgb, 3.0 * sign)),
+    "brighter": lambda rgb, sign, rng: _jpeg(_shift(rgb, 1.0, 25.0)),
+    "darker": lambda rgb, sign, rng: _jpeg(_shift(rgb, 1.0, -25.0)),
+    "contrast_up": lambda rgb, sign, rng: _jpeg(_shift(rgb, 1.25, 0.0)),
+    "contrast_down": lambda rgb, sign, rng: _jpeg(_shift(rgb, 0.75, 0.0)),
+    "noise_5": lambda rgb, sign, rng: _jpeg(_noise(rgb, 5.0, rng)),
+    "noise_10": lambda rgb, sign, rng: _jpeg(_noise(rgb, 10.0, rng)),
+    "png": lambda rgb, sign, rng: _png(rgb),
 }
 
 
@@ -156,22 +148,23 @@ def synthetic(seed: int) -> np.ndarray:
             cv2.circle(image, (x, y), size, colour, -1)
         else:
             cv2.rectangle(image, (x, y), (x + size, y + size // 2), colour, -1)
-    return _clip(image + rng.normal(0.0, 2.0, image.shape))
+    return _clip(image + rng.standard_normal(image.shape, dtype=np.float32) * np.float32(2.0))
 
 
 @cache
 def build() -> tuple[EvalImage, ...]:
     """Every image of the set: bases, their transforms, then the synthetic distinct images."""
     images: list[EvalImage] = []
-    seed = 0
+    rng = np.random.default_rng(2024)
     for photo_name, photo in photos():
         for window, rgb in _windows(photo).items():
             group = f"{photo_name}/{window}"
             base = _jpeg(rgb)
+            decoded = simplejpeg.decode_jpeg(base, colorspace="RGB")
+            sign = 1 if len(images) % 2 else -1  # rotate half the bases each way
             images.append(EvalImage(f"{group}/original", group, photo_name, "original", base))
             for transform, make in TRANSFORMS.items():
-                seed += 1
-                data = make(base, seed)
+                data = make(decoded, sign, rng)
                 images.append(EvalImage(f"{group}/{transform}", group, photo_name, transform, data))
     for i in range(N_SYNTHETIC):
         group = f"synthetic/{i}"
@@ -182,7 +175,7 @@ def build() -> tuple[EvalImage, ...]:
 
 def _colour_histogram(data: bytes) -> np.ndarray:
     """A normalised 8x8x8 RGB histogram of an image."""
-    rgb = _rgb(data)
+    rgb = simplejpeg.decode_jpeg(data, colorspace="RGB")
     hist = cv2.calcHist([rgb], [0, 1, 2], None, [8, 8, 8], [0, 256, 0, 256, 0, 256]).ravel()
     return hist / hist.sum()
 

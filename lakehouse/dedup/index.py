@@ -175,57 +175,47 @@ def pairs_between(new: np.ndarray, existing: np.ndarray, k: int) -> Pairs:
     return HashIndex().build(np.arange(len(existing)), existing).query(new, k)
 
 
-def _probe(table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int) -> list[Pairs]:
-    """Verified pairs whose substring in `table` is within r bits, in memory-bounded chunks."""
-    masks = _masks(table.bits, r).astype(np.int64)
+def _probe(
+    table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int
+) -> list[Pairs]:
+    """Verified pairs whose substring in `table` is within r bits, in memory-bounded chunks.
+
+    Loops over probe masks, not over queries: with the queries sorted by their own substring,
+    `key ^ mask` walks the direct-address offsets nearly in order, so lookups stream through
+    memory instead of missing the cache once per probe.
+    """
     keys = _substring(queries, table.shift, table.bits)
-    step = max(1, _PROBE_CHUNK // len(masks))
+    by_key = np.argsort(keys, kind="stable")
+    keys, queries_sorted = keys[by_key], queries[by_key]
+    sorted_hashes = hashes[table.order]
+    masks = _masks(table.bits, r).astype(np.int64)
+    group = max(1, _PROBE_CHUNK // len(keys))
     out: list[Pairs] = []
-    for start in range(0, len(keys), step):
-        probe = (keys[start : start + step, None] ^ masks[None, :]).ravel()
-        low, high = table.offsets[probe], table.offsets[probe + 1]
-        counts = high - low
-        owner = start + np.arange(len(probe)) // len(masks)
-        hit = counts > 0
-        low, counts, owner = low[hit], counts[hit], owner[hit]
+    for first in range(0, len(masks), group):
+        probe = (masks[first : first + group, None] ^ keys[None, :]).ravel()
+        low = table.offsets[probe]
+        counts = table.offsets[probe + 1] - low
+        hit = np.flatnonzero(counts)
+        low, counts, owner = low[hit], counts[hit], hit % len(keys)
         ends = np.cumsum(counts)
-        first = 0
-        while first < len(counts):
-            base = ends[first - 1] if first else 0
-            last = max(first + 1, int(np.searchsorted(ends, base + _CANDIDATE_CHUNK, "right")))
-            out.append(
-                _verify(
-                    table,
-                    low[first:last],
-                    counts[first:last],
-                    owner[first:last],
-                    queries,
-                    hashes,
-                    k,
-                )
-            )
-            first = last
+        start = 0
+        while start < len(counts):
+            base = ends[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(ends, base + _CANDIDATE_CHUNK, "right")))
+            slot, i = _expand(low[start:stop], counts[start:stop], owner[start:stop])
+            distance = np.bitwise_count(queries_sorted[i] ^ sorted_hashes[slot])
+            keep = distance <= k
+            out.append(Pairs(by_key[i[keep]], table.order[slot[keep]],
+                             distance[keep].astype(np.int8)))
+            start = stop
     return out
 
 
-def _verify(
-    table: _Table,
-    low: np.ndarray,
-    counts: np.ndarray,
-    owner: np.ndarray,
-    queries: np.ndarray,
-    hashes: np.ndarray,
-    k: int,
-) -> Pairs:
-    """Expand probed buckets into candidate pairs and keep those within k bits."""
-    total = int(counts.sum())
+def _expand(low: np.ndarray, counts: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bucket ranges [low, low + count) into (slot, owner) candidate rows."""
     starts = np.cumsum(counts) - counts
-    slot = np.repeat(low - starts, counts) + np.arange(total)
-    j = table.order[slot]
-    i = np.repeat(owner, counts)
-    distance = np.bitwise_count(queries[i] ^ hashes[j])
-    keep = distance <= k
-    return Pairs(i[keep], j[keep], distance[keep].astype(np.int8))
+    slot = np.repeat(low - starts, counts) + np.arange(int(counts.sum()))
+    return slot, np.repeat(owner, counts)
 
 
 def _first_table_only(

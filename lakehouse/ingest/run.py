@@ -34,6 +34,7 @@ from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.ingest import rows
 from lakehouse.ingest.inspect_task import Inspected
 from lakehouse.ingest.known import DigestSet
+from lakehouse.ingest.labels_step import LabelRequest, import_labels, preflight
 from lakehouse.ingest.plan import (
     ADDED,
     DUPLICATE,
@@ -63,6 +64,7 @@ class IngestRequest:
     ref: str = "main"
     attrs: Mapping[str, str] = field(default_factory=dict)
     message: str | None = None
+    labels: LabelRequest | None = None
 
 
 @dataclass
@@ -79,6 +81,7 @@ class IngestReport:
     decoded: int
     snapshots: dict[str, int]
     seconds: float
+    labels: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +97,7 @@ class IngestReport:
             "decoded": self.decoded,
             "snapshot_id": self.snapshots[ASSETS],
             "snapshots": self.snapshots,
+            "labels": self.labels,
             "seconds": round(self.seconds, 3),
         }
 
@@ -119,6 +123,11 @@ def run_ingest(
     started = time.perf_counter()
     actor = current_actor()
     roots = resolve_roots(list(request.roots))
+    if request.labels is not None:
+        if len(roots) != 1:
+            raise UsageError("--labels goes with exactly one ingest root (labels name files "
+                             "relative to it)")
+        preflight(request.labels)
     _ensure_target_branch(catalog, control, request, actor)
     policy_tag = f"{policy.name}@{policy.digest}"
     command_key = _command_key(request, roots, policy_tag)
@@ -164,6 +173,13 @@ def run_ingest(
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
         if on_progress is not None:
             on_progress(len(window.decisions))
+    labels_report = None
+    if request.labels is not None:
+        labels_report = import_labels(
+            catalog, request.dataset, run.ingest_id, roots[0], request.labels, policy.labels,
+            policy_tag, run.work_branch, committer.checkpoint, fork.snapshots,
+        )
+        control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
 
     files = sum(counts.values())
     version = publish_work_branch(
@@ -182,6 +198,7 @@ def run_ingest(
             "reasons": dict(reasons),
             "policy": policy_tag,
             "roots": [str(r) for r in roots],
+            "labels": labels_report,
         },
     )
     control.finish_ingest(run.ingest_id, "published")
@@ -197,6 +214,7 @@ def run_ingest(
         files=files,
         counts=_all_outcomes(counts),
         reasons=dict(reasons),
+        labels=labels_report,
         bytes_added=committer.bytes_added,
         decoded=committer.decoded,
         snapshots=dict(version.snapshots),
@@ -257,6 +275,7 @@ def _command_key(request: IngestRequest, roots: list[Path], policy_tag: str) -> 
             [str(r) for r in roots],
             sorted(request.attrs.items()),
             policy_tag,
+            request.labels and [request.labels.label_source, request.labels.prefix],
         ]
     )
     return hashlib.sha256(key.encode()).hexdigest()
@@ -329,12 +348,14 @@ def _load_state(
         tables[QUARANTINE]
         .scan(
             snapshot_id=checkpoint[QUARANTINE],
-            selected_fields=("sha256", "status", "policy", "ingest_id", "reasons"),
+            selected_fields=("sha256", "status", "policy", "ingest_id", "reasons", "category"),
         )
         .to_arrow()
     )
     reasons: Counter[str] = Counter()
     for row in quarantine.to_pylist():
+        if row["category"] == "label":  # label problems are not about image bytes
+            continue
         if row["ingest_id"] == run.ingest_id:
             run_quarantined.add(row["sha256"])
             reasons.update(row["reasons"])

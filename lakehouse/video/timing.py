@@ -94,17 +94,24 @@ def analyse_timestamps(
     known: list[tuple[float, int]] = []
     missing = non_monotonic = 0
     previous: float | None = None
+    unplaced = [0]  # prefix counts of frames without a usable pts (missing or repeated)
     for index, pts in enumerate(pts_ms):
+        placed = False
         if pts is None or math.isnan(pts):
             missing += 1
             events.append(f"frame {index} has no pts")
-            continue
-        if previous is not None and pts <= previous:
+        elif previous is not None and pts <= previous:
             non_monotonic += 1
             how = "repeats" if pts == previous else "goes back"
             events.append(f"pts {how} at frame {index} (pts {pts:.1f} ms after {previous:.1f} ms)")
-        previous = pts
-        known.append((pts, index))
+            placed = pts != previous  # a frame stamped back in time still marks its own slot
+        else:
+            placed = True
+        if placed:
+            known.append((pts, index))
+        if pts is not None and not math.isnan(pts):
+            previous = pts
+        unplaced.append(unplaced[-1] + (not placed))
 
     timeline = sorted(known + [(pts, -1) for pts in undecoded_pts_ms])  # stable
     intervals = [b[0] - a[0] for a, b in itertools.pairwise(timeline)]
@@ -114,14 +121,20 @@ def analyse_timestamps(
     dropped: list[DroppedFrames] = []
     if median is not None:
         counted = len(timeline) - tail_grace
-        for position, ((prev_pts, _), (pts, index), interval) in enumerate(
+        for position, ((prev_pts, prev_index), (pts, index), interval) in enumerate(
             zip(timeline, timeline[1:], intervals, strict=False), start=1
         ):
-            if interval > policy.max_gap_factor * median and position < counted:
-                frames = max(1, round(interval / median) - 1)
-                gap = DroppedFrames(index, pts, prev_pts, interval, interval - median, frames)
-                dropped.append(gap)
-                events.append(gap.describe())
+            if interval <= policy.max_gap_factor * median or position >= counted:
+                continue
+            # frames decoded between the two without a pts of their own fill the gap first
+            low, high = sorted((prev_index, index))
+            filled = unplaced[high] - unplaced[low + 1] if low >= 0 else 0
+            frames = round(interval / median) - 1 - filled
+            if frames < 1 and filled:
+                continue
+            gap = DroppedFrames(index, pts, prev_pts, interval, interval - median, max(1, frames))
+            dropped.append(gap)
+            events.append(gap.describe())
     vfr = p95 / median if p95 is not None and median else None
     if vfr is not None and vfr > policy.max_vfr_ratio:
         events.append(
