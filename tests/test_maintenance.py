@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lakehouse import Lakehouse, Settings
-from lakehouse.errors import VersionExpired
+from lakehouse.errors import SnapshotNotFound, VersionExpired
 from lakehouse.samples import make_jpeg
 from lakehouse.schema import TABLES
 
@@ -30,6 +30,7 @@ def _ids(lake: Lakehouse, **at) -> list[str]:
 
 def test_expiry_keeps_tags_and_recent_versions_and_deletes_orphans(lake, tmp_path):
     versions = [_ingest_one(lake, tmp_path, seed) for seed in range(6)]
+    first_snapshot = lake.resolve("ds", version_id=versions[0]).snapshots["assets"]
     lake.tag_create("ds", "v-early", str(versions[1]))
     early = _ids(lake, ref="v-early")
     files_before = _data_files(lake.settings.home)
@@ -41,6 +42,9 @@ def test_expiry_keeps_tags_and_recent_versions_and_deletes_orphans(lake, tmp_pat
     assert versions[-1] not in report.expired_versions
     with pytest.raises(VersionExpired):
         lake.resolve("ds", version_id=versions[0])
+    expired_snapshot = first_snapshot
+    with pytest.raises(SnapshotNotFound):  # an expired id is an error, never 0 rows
+        lake.sql("SELECT count(*) FROM assets", "ds", snapshot_id=expired_snapshot)
     assert _ids(lake, ref="v-early") == early  # a tag never loses its data
     assert len(_ids(lake)) == 6
     for name in TABLES:

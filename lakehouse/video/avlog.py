@@ -51,16 +51,20 @@ class ErrorLog:
 
 @contextmanager
 def capture_errors() -> Iterator[ErrorLog]:
-    """Capture FFmpeg's error-level messages from every thread; restores the log level after.
+    """Capture FFmpeg's error-level messages from every thread; restores PyAV's settings after.
 
     Holds a process-wide lock for its duration (see the module docstring).
     """
     with _LOCK:
         previous = av.logging.get_level()
+        skip_repeated = av.logging.get_skip_repeated()
         if previous is None or previous < av.logging.ERROR:
             av.logging.set_level(av.logging.ERROR)
+        # PyAV drops a line equal to the one before, even from an earlier video
+        av.logging.set_skip_repeated(False)
         try:
             with av.logging.Capture(local=False) as raw:
                 yield ErrorLog(raw)
         finally:
+            av.logging.set_skip_repeated(skip_repeated)
             av.logging.set_level(previous)

@@ -2,8 +2,8 @@
 
 "every:N" keeps decoded indices 0, N, 2N, ... "fps:F" keeps frames by presentation time: slots
 lie every 1000/F ms from the first frame's pts, and a frame is kept when its pts reaches the
-next unconsumed slot (within one tick of the stream's time base, so timestamps rounded to
-whole milliseconds by a container still hit their slots); every slot it passes is consumed, so
+next unconsumed slot (within half a tick of the stream's time base: timestamps a container
+rounded to whole milliseconds still hit their slots); every slot it passes is consumed, so
 a gap in the video never produces a burst of frames after it. Frames without a pts are never
 kept under "fps:F".
 """
@@ -19,7 +19,7 @@ class Sampler:
     def __init__(self, sampling: Sampling, tick_ms: float = 0.0) -> None:
         self._every = sampling.every
         self._period = 1000.0 / sampling.fps if sampling.fps else 0.0
-        self._tolerance = max(tick_ms, 0.0) + 1e-6 * self._period
+        self._tolerance = max(tick_ms, 0.0) / 2 + 1e-6 * self._period
         self._start: float | None = None  # pts of the first frame: slot 0
         self._slot = 0  # index of the next unconsumed slot
 

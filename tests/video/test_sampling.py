@@ -45,9 +45,14 @@ def test_fps_by_presentation_time(fps, expected):
 
 def test_fps_with_millisecond_timestamps():
     pts: list[float | None] = [float(round(i * 1000 / 30)) for i in range(30)]  # 0, 33, 67, 100
-    # 15 fps slots at 0, 66.7, 133.3, ...: frame 4 (133 ms) is within the 1 ms tick of its slot
+    # 15 fps slots at 0, 66.7, 133.3, ...: frame 4 (133 ms) is within half a 1 ms tick of it
     assert kept("fps:15", pts, tick_ms=1.0) == list(range(0, 30, 2))
     assert kept("fps:15", pts, tick_ms=0.0) != list(range(0, 30, 2))  # why the tick matters
+
+
+def test_fps_with_a_coarse_time_base():
+    pts: list[float | None] = [i * 1000 / 30 for i in range(60)]  # AVI: time base 1/30 s
+    assert kept("fps:7.5", pts, tick_ms=1000 / 30) == list(range(0, 60, 4))
 
 
 def test_fps_starts_at_the_first_frame():
