@@ -328,6 +328,7 @@ class ControlPlane:
     def create_root(self, dataset: str, snapshots: Mapping[str, int], actor: str) -> Version:
         """The first version of a dataset (empty tables) and its `main` branch; idempotent."""
         with self.transaction() as conn:
+            _serialize(conn, f"root:{dataset}")
             existing = conn.execute(
                 sa.select(refs.c.version_id).where(refs.c.dataset == dataset, refs.c.name == "main")
             ).first()
@@ -524,6 +525,7 @@ class ControlPlane:
             "detail": json.dumps(dict(detail), sort_keys=True, default=str),
         }
         with self.transaction() as conn:
+            _serialize(conn, "audit")  # one chain: appends must not interleave
             last = conn.execute(
                 sa.select(audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
             ).first()
@@ -565,6 +567,14 @@ class ControlPlane:
             query = query.where(audit.c.dataset == dataset)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _serialize(conn: Connection, key: str) -> None:
+    """Serialise read-then-write transactions on `key`. SQLite already does (BEGIN
+    IMMEDIATE takes the write lock); PostgreSQL takes a transaction-scoped advisory lock."""
+    if conn.dialect.name == "postgresql":
+        number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": number})
 
 
 def _log_ref(

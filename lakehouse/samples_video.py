@@ -93,15 +93,16 @@ def _write(
         stream = out.add_stream(codec, rate=fps)
         assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = size
-        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        stream.pix_fmt = pix_fmt
         stream.time_base = Fraction(1, fps)
         stream.codec_context.time_base = Fraction(1, fps)
         stream.options = {**(codec_options or {})}
-        if codec == "libx264":
-            stream.options = {"preset": "fast", **stream.options}
+        if codec == "libx264":  # macroblock-tree rate control made x264's output vary run to run
+            stream.options = {"preset": "fast", "x264-params": "mbtree=0", **stream.options}
         packets: list[av.Packet] = []
         for i, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
             frame.pts = i if pts is None else pts[i]
             packets += stream.encode(frame)
         packets += stream.encode(None)
@@ -123,7 +124,8 @@ def write_mp4(
     noise: float = 0.0,
     faststart: bool = False,
 ) -> Path:
-    """H.264 (libx264, preset fast) in MP4; `faststart` puts the index (moov) first."""
+    """H.264 (libx264, preset fast, no macroblock tree) in MP4; `faststart` puts the index
+    (moov) first."""
     options = {"movflags": "+faststart"} if faststart else {}
     return _write(
         path, "mp4", H264_ENCODER, pan_frames(frames, size, seed, noise), fps, size,

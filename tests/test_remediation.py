@@ -51,10 +51,6 @@ def _loose_policy(tmp_path: Path) -> Path:
     return path
 
 
-def _by_file(items: list[dict]) -> dict[str, dict]:
-    return {Path(i["source_uri"].removeprefix("file://")).name + i["sha256"][:4]: i for i in items}
-
-
 def _item(lake: Lakehouse, sha: str, ref: str = "main") -> dict:
     (found,) = [i for i in remediation.list_quarantine(lake, "ds", ref) if i["sha256"] == sha]
     return found

@@ -49,7 +49,9 @@ class EvalImage:
 
 
 def _jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    return simplejpeg.encode_jpeg(np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420")
+    return simplejpeg.encode_jpeg(
+        np.ascontiguousarray(rgb), quality=quality, colorsubsampling="420"
+    )
 
 
 def _png(rgb: np.ndarray) -> bytes:

@@ -15,6 +15,7 @@ near log2(n) bits, which keeps the buckets near one hash and the work near-linea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
@@ -92,7 +93,7 @@ def _masks(bits: int, r: int) -> np.ndarray:
     out = [0]
     for d in range(1, r + 1):
         out += [sum(1 << b for b in chosen) for chosen in combinations(range(bits), d)]
-    return np.array(out, np.uint64)
+    return np.array(out, np.int64)
 
 
 @dataclass(frozen=True)
@@ -139,83 +140,92 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def _tables_for(self, m: int) -> tuple[_Table, ...]:
-        if m not in self._tables:
-            self._tables[m] = tuple(_build_table(self.hashes, s, b) for s, b in layout(m))
-        return self._tables[m]
-
     def query(self, hashes: np.ndarray, k: int) -> Pairs:
         """Every (query position i, indexed position j) whose hashes differ in <= k bits."""
-        if k < 0 or k > 64:
-            raise ValueError(f"radius k must be within 0..64, got {k}")
-        queries = as_unsigned(hashes)
-        if len(queries) == 0 or len(self) == 0:
-            return Pairs.empty()
-        m = choose_tables(len(queries), len(self), k)
-        tables = self._tables_for(m)
-        found: list[Pairs] = []
-        for t, (table, r) in enumerate(zip(tables, radii(m, k), strict=True)):
-            earlier = [
-                (e.shift, e.bits, re) for e, re in zip(tables[:t], radii(m, k), strict=False)
-            ]
-            for pairs in _probe(table, r, queries, self.hashes, k):
-                found.append(_first_table_only(pairs, queries, self.hashes, earlier))
-        return _concat(found)
+        return self._search(as_unsigned(hashes), k, self_join=False)
 
     def self_pairs(self, k: int) -> Pairs:
         """Every pair i < j of indexed hashes within k bits of each other, each pair once."""
-        pairs = self.query(self.hashes, k)
-        keep = pairs.i < pairs.j
-        return Pairs(pairs.i[keep], pairs.j[keep], pairs.distance[keep])
+        return self._search(self.hashes, k, self_join=True)
+
+    def _search(self, queries: np.ndarray, k: int, self_join: bool) -> Pairs:
+        if not 0 <= k <= 64:
+            raise ValueError(f"radius k must be within 0..64, got {k}")
+        if len(queries) == 0 or len(self) == 0:
+            return Pairs.empty()
+        m = choose_tables(len(queries), len(self), k)
+        if m not in self._tables:
+            self._tables[m] = tuple(_build_table(self.hashes, s, b) for s, b in layout(m))
+        tables, rs = self._tables[m], radii(m, k)
+        found: list[Pairs] = []
+        for t, (table, r) in enumerate(zip(tables, rs, strict=True)):
+            earlier = [(e.shift, e.bits, re) for e, re in zip(tables[:t], rs, strict=False)]
+            for pairs in _probe(table, r, queries, self.hashes, k, self_join):
+                found.append(_first_table_only(pairs, queries, self.hashes, earlier))
+        return _concat(found)
 
 
 def pairs_between(new: np.ndarray, existing: np.ndarray, k: int) -> Pairs:
-    """Every (i in `new`, j in `existing`) within k bits: the incremental step, whose cost
-    grows with len(new), not with all pairs of the union (existing is indexed, new probes)."""
+    """Every (i in `new`, j in `existing`) within k bits: the incremental step. Existing
+    hashes are indexed and only the new ones probe, so the cost follows len(new)."""
     return HashIndex().build(np.arange(len(existing)), existing).query(new, k)
 
 
 def _probe(
-    table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int
-) -> list[Pairs]:
-    """Verified pairs whose substring in `table` is within r bits, in memory-bounded chunks.
+    table: _Table, r: int, queries: np.ndarray, hashes: np.ndarray, k: int, self_join: bool
+) -> Iterator[Pairs]:
+    """Verified pairs whose substring in `table` differs in at most r bits, in bounded chunks.
 
     Loops over probe masks, not over queries: with the queries sorted by their own substring,
     `key ^ mask` walks the direct-address offsets nearly in order, so lookups stream through
-    memory instead of missing the cache once per probe.
+    memory instead of missing the cache once per probe. In a self-join a pair whose keys
+    differ by mask e is found from both ends; only the end whose key has e's top bit clear
+    probes, which halves the work.
     """
     keys = _substring(queries, table.shift, table.bits)
-    by_key = np.argsort(keys, kind="stable")
-    keys, queries_sorted = keys[by_key], queries[by_key]
-    sorted_hashes = hashes[table.order]
-    masks = _masks(table.bits, r).astype(np.int64)
-    group = max(1, _PROBE_CHUNK // len(keys))
-    out: list[Pairs] = []
-    for first in range(0, len(masks), group):
-        probe = (masks[first : first + group, None] ^ keys[None, :]).ravel()
-        low = table.offsets[probe]
-        counts = table.offsets[probe + 1] - low
-        hit = np.flatnonzero(counts)
-        low, counts, owner = low[hit], counts[hit], hit % len(keys)
-        ends = np.cumsum(counts)
-        start = 0
-        while start < len(counts):
-            base = ends[start - 1] if start else 0
-            stop = max(start + 1, int(np.searchsorted(ends, base + _CANDIDATE_CHUNK, "right")))
-            slot, i = _expand(low[start:stop], counts[start:stop], owner[start:stop])
-            distance = np.bitwise_count(queries_sorted[i] ^ sorted_hashes[slot])
-            keep = distance <= k
-            out.append(Pairs(by_key[i[keep]], table.order[slot[keep]],
-                             distance[keep].astype(np.int8)))
-            start = stop
-    return out
+    by_key = table.order if self_join else np.argsort(keys, kind="stable")
+    keys, sorted_queries = keys[by_key], queries[by_key]
+    sorted_hashes = sorted_queries if self_join else hashes[table.order]
+    masks = _masks(table.bits, r)
+    tops = np.array([int(e).bit_length() - 1 for e in masks])
+    for top in np.unique(tops):
+        rows = np.arange(len(keys))
+        if self_join and top >= 0:
+            rows = np.flatnonzero(((keys >> top) & 1) == 0)
+        group = masks[tops == top]
+        step = max(1, _PROBE_CHUNK // max(1, len(rows)))
+        for first in range(0, len(group), step):
+            chunk = group[first : first + step]
+            probe = (chunk[:, None] ^ keys[None, rows]).ravel()
+            low = table.offsets[probe]
+            counts = table.offsets[probe + 1] - low
+            hit = np.flatnonzero(counts)
+            owner = rows[hit % len(rows)]
+            for slot, i in _expand(low[hit], counts[hit], owner):
+                distance = np.bitwise_count(sorted_queries[i] ^ sorted_hashes[slot])
+                keep = distance <= k
+                if self_join and top < 0:
+                    keep &= i < slot  # same bucket: each pair from its lower end only
+                a, b = by_key[i[keep]], table.order[slot[keep]]
+                if self_join:
+                    a, b = np.minimum(a, b), np.maximum(a, b)
+                yield Pairs(a, b, distance[keep].astype(np.int8))
 
 
-def _expand(low: np.ndarray, counts: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Bucket ranges [low, low + count) into (slot, owner) candidate rows."""
-    starts = np.cumsum(counts) - counts
-    slot = np.repeat(low - starts, counts) + np.arange(int(counts.sum()))
-    return slot, np.repeat(owner, counts)
+def _expand(
+    low: np.ndarray, counts: np.ndarray, owner: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Bucket ranges [low, low + count) as (slot, owner) candidate rows, in bounded chunks."""
+    ends = np.cumsum(counts)
+    start = 0
+    while start < len(counts):
+        base = int(ends[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, base + _CANDIDATE_CHUNK, "right")))
+        c = counts[start:stop]
+        first = np.cumsum(c) - c
+        slot = np.repeat(low[start:stop] - first, c) + np.arange(int(c.sum()))
+        yield slot, np.repeat(owner[start:stop], c)
+        start = stop
 
 
 def _first_table_only(
