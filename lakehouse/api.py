@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from pyiceberg.catalog import Catalog
 
-from lakehouse import maintenance, versioning
+from lakehouse import maintenance, remediation, versioning
 from lakehouse import tables as iceberg
 from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
@@ -36,6 +36,7 @@ from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.maintenance import MaintenanceReport
+from lakehouse.remediation import QuarantineExport, Remediation
 from lakehouse.policy import Policy, load_policy
 from lakehouse.query import plan, run_sql
 from lakehouse.raykit import task_submitter
@@ -297,6 +298,51 @@ class Lakehouse:
         tables = iceberg.load_tables(self.catalog, dataset)
         if any(len(t.metadata.snapshots) > limit for t in tables.values()):
             self.maintain(dataset, compact=False)
+
+    # remediation queue -------------------------------------------------------------------
+    # Each status change and export is audited inside lakehouse.remediation (with the
+    # outcome's version and asset ids), so these methods do not wrap it in _audit again.
+    def quarantine_list(
+        self, dataset: str, ref: str = "main", status: str | None = None,
+        category: str | None = None, reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Quarantined inputs at `ref`, oldest first: metadata only, never their bytes."""
+        return remediation.list_quarantine(self, dataset, ref, status, category, reason)
+
+    def quarantine_show(self, dataset: str, quarantine_id: str, ref: str = "main"
+                        ) -> dict[str, Any]:
+        """One item (full id or unique prefix): metadata, ledger rows, who changed it and why."""
+        return remediation.show(self, dataset, quarantine_id, ref)
+
+    def quarantine_export(
+        self, dataset: str, destination: str | Path, ids: Sequence[str] | None = None,
+        ref: str = "main", status: str | None = "open", category: str | None = None,
+        reason: str | None = None,
+    ) -> QuarantineExport:
+        """Write items' original bytes under their original names, plus a manifest."""
+        return remediation.export_quarantined(
+            self, dataset, destination, ids, ref, status, category, reason
+        )
+
+    def quarantine_release(
+        self, dataset: str, quarantine_id: str, branch: str, reason: str,
+        policy: str | None = None,
+    ) -> Remediation:
+        """Re-admit an item's original bytes on `branch` through the ingest checks."""
+        return remediation.release(self, dataset, quarantine_id, branch, reason, policy)
+
+    def quarantine_replace(
+        self, dataset: str, quarantine_id: str, fixed_file: str | Path, branch: str,
+        reason: str, policy: str | None = None,
+    ) -> Remediation:
+        """Ingest a fixed file for an item on `branch`; the item becomes 'replaced'."""
+        return remediation.replace(self, dataset, quarantine_id, fixed_file, branch, reason,
+                                   policy)
+
+    def quarantine_drop(self, dataset: str, quarantine_id: str, branch: str, reason: str
+                        ) -> Remediation:
+        """Close an item on `branch` without re-admitting anything."""
+        return remediation.drop(self, dataset, quarantine_id, branch, reason)
 
     # reading -----------------------------------------------------------------------------
     def resolve(

@@ -244,6 +244,59 @@ def build_parser() -> argparse.ArgumentParser:
     _version_options(verify)
     _json_flag(verify)
 
+    quarantine = _command(
+        commands, "quarantine", "list, export and remediate quarantined inputs", None
+    )
+    quarantine_ops = quarantine.add_subparsers(title="quarantine commands", metavar="ACTION")
+    listing = _command(
+        quarantine_ops, "list", "list quarantined inputs (metadata only)", _quarantine_list
+    )
+    listing.add_argument("dataset")
+    listing.add_argument("--ref", default="main", help="branch or tag (default main)")
+    listing.add_argument("--status", choices=("open", "fixed", "replaced", "dropped"))
+    listing.add_argument("--category", choices=("corrupt", "policy", "label"))
+    listing.add_argument("--reason", help="only items with this reason code, e.g. truncated")
+    _json_flag(listing)
+    show_item = _command(
+        quarantine_ops, "show", "one item: metadata, ledger rows, history", _quarantine_show
+    )
+    show_item.add_argument("dataset")
+    show_item.add_argument("id", help="quarantine id or a unique prefix (6+ characters)")
+    show_item.add_argument("--ref", default="main", help="branch or tag (default main)")
+    _json_flag(show_item)
+    export_items = _command(
+        quarantine_ops, "export",
+        "write items' original bytes under their original names, and a manifest",
+        _quarantine_export,
+    )
+    export_items.add_argument("dataset")
+    export_items.add_argument("ids", nargs="*", metavar="ID", help="items (default: the filter)")
+    export_items.add_argument("--to", required=True, dest="destination", help="output directory")
+    export_items.add_argument("--ref", default="main", help="branch or tag (default main)")
+    export_items.add_argument(
+        "--status", default="open", choices=("open", "fixed", "replaced", "dropped", "any")
+    )
+    export_items.add_argument("--category", choices=("corrupt", "policy", "label"))
+    export_items.add_argument("--reason", help="only items with this reason code")
+    _json_flag(export_items)
+    for action, summary, handler in (
+        ("release", "re-admit an item's original bytes on a branch (checked again)",
+         _quarantine_release),
+        ("replace", "ingest a fixed file for an item on a branch (checked again)",
+         _quarantine_replace),
+        ("drop", "close an item on a branch without re-admitting it", _quarantine_drop),
+    ):
+        change = _command(quarantine_ops, action, summary, handler)
+        change.add_argument("dataset")
+        change.add_argument("id", help="quarantine id or a unique prefix (6+ characters)")
+        if action == "replace":
+            change.add_argument("file", help="the fixed file")
+        change.add_argument("--branch", required=True, help="branch to change (never main)")
+        change.add_argument("--reason", required=True, help="why (recorded with the change)")
+        if action != "drop":
+            change.add_argument("--policy", help="policy the bytes are checked against")
+        _json_flag(change)
+
     demo = _command(commands, "demo", "ingest a messy sample drop made from bundled photos", _demo)
     demo.add_argument("--dataset", default="demo")
     demo.add_argument(
@@ -674,6 +727,86 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     ]
     out.result(data, "\n".join(lines))
     return 0 if report.ok else 5
+
+
+def _quarantine_list(args: argparse.Namespace, out: Output) -> int:
+    items = _open(args).quarantine_list(
+        args.dataset, args.ref, args.status, args.category, args.reason
+    )
+    lines = [
+        f"{i['quarantine_id'][:12]}  {i['status']:8} {i['category']:7} "
+        f"{','.join(i['reasons']):44} {i['file_name']}"
+        for i in items
+    ]
+    out.result(items, "\n".join(lines) or "(no quarantined inputs)")
+    return 0
+
+
+def _quarantine_show(args: argparse.Namespace, out: Output) -> int:
+    item = _open(args).quarantine_show(args.dataset, args.id, args.ref)
+    lines = [
+        f"{item['quarantine_id']}  {item['status']} at {args.ref}  "
+        f"({item['category']}: {', '.join(item['reasons'])})",
+        f"  detail   {item['detail']}",
+        f"  source   {item['source_uri']}  ({item['byte_size']} bytes, {item['sha256']})",
+        f"  policy   {item['policy']}   ingest {item['ingest_id']}",
+    ]
+    lines += [f"  seen     {s['source_uri']} ({s['ingest_id']})" for s in item["sources"]]
+    lines += [
+        f"  {h['at'][:19]}  {h['action']:7} {h['outcome']:6} on {h['branch']} by "
+        f"{h['actor']}: {h.get('reason', '')}"
+        + (f" (version {h['version_id']})" if h.get("version_id") else "")
+        + (f" [{h['error']}]" if h.get("error") else "")
+        for h in item["history"]
+    ]
+    out.result(item, "\n".join(lines))
+    return 0
+
+
+def _quarantine_export(args: argparse.Namespace, out: Output) -> int:
+    report = _open(args).quarantine_export(
+        args.dataset, args.destination, ids=args.ids or None, ref=args.ref,
+        status=None if args.status == "any" else args.status,
+        category=args.category, reason=args.reason,
+    )
+    out.result(
+        report.to_dict(),
+        f"exported {len(report.items)} items ({report.bytes} bytes, {report.written} written "
+        f"now) to {report.destination}; manifest {report.manifest}",
+    )
+    return 0
+
+
+def _remediation_text(result: Any) -> str:
+    text = (
+        f"quarantine item {result.quarantine_id} {result.status} on {result.branch} "
+        f"(version {result.version_id})"
+    )
+    if result.asset_id:
+        text += f"; asset {result.asset_id} {result.ledger_outcome} (ingest {result.ingest_id})"
+    return text
+
+
+def _quarantine_release(args: argparse.Namespace, out: Output) -> int:
+    result = _open(args).quarantine_release(
+        args.dataset, args.id, args.branch, args.reason, policy=args.policy
+    )
+    out.result(result.to_dict(), _remediation_text(result))
+    return 0
+
+
+def _quarantine_replace(args: argparse.Namespace, out: Output) -> int:
+    result = _open(args).quarantine_replace(
+        args.dataset, args.id, args.file, args.branch, args.reason, policy=args.policy
+    )
+    out.result(result.to_dict(), _remediation_text(result))
+    return 0
+
+
+def _quarantine_drop(args: argparse.Namespace, out: Output) -> int:
+    result = _open(args).quarantine_drop(args.dataset, args.id, args.branch, args.reason)
+    out.result(result.to_dict(), _remediation_text(result))
+    return 0
 
 
 def _demo(args: argparse.Namespace, out: Output) -> int:

@@ -205,9 +205,16 @@ def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, ont
     }
     for name in TABLES:
         change = changes[name]
-        if change is not None:
-            _reapply(catalog, tables[name], work_branch, onto.snapshots[name], *change,
-                     rewrites.get(name))
+        if change is None:
+            continue
+        if name == QUARANTINE:
+            from lakehouse.remediation import reapply_status_changes  # it imports publish
+
+            if reapply_status_changes(catalog, tables[name], work_branch,
+                                      fork.snapshots[name], onto.snapshots[name]):
+                continue  # rewritten rows (status changes) merge by quarantine id
+        _reapply(catalog, tables[name], work_branch, onto.snapshots[name], *change,
+                 rewrites.get(name))
 
 
 def _reapply(

@@ -280,12 +280,6 @@ def test_publish_after_main_moved_keeps_one_row_per_item(lake, quarantined, tmp_
     assert {r["quarantine_id"]: r["status"] for r in rows}[qid] == "dropped"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publish._rebase re-applies rewritten files as whole files: a second branch that "
-    "rewrote the same quarantine file conflicts; remediation.reapply_status_changes merges "
-    "by quarantine id (see the wiring in the remediation report)",
-)
 def test_two_branches_remediating_one_drop_both_publish(lake, quarantined):
     by_sha = {i["sha256"]: i["quarantine_id"] for i in remediation.list_quarantine(lake, "ds")}
     one, other = by_sha[_sha(quarantined["broken.jpg"])], by_sha[_sha(quarantined["gray.jpg"])]

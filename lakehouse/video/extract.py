@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+from av.video.reformatter import VideoReformatter
 
 from lakehouse.media.formats import sniff
 from lakehouse.video import timing as codes
@@ -461,11 +463,21 @@ class _Decode:
     last_clean: int = -1  # last packet that decoded without any error
 
 
+_local = threading.local()
+
+
 def _encode(
     frame: av.VideoFrame, index: int, pts_ms: float | None, encoding: FrameEncoding
 ) -> Frame:
-    """Worker-thread job: convert to RGB (swscale, GIL released), encode, hash."""
-    rgb = frame.to_ndarray(format="rgb24")
+    """Worker-thread job: convert to RGB (swscale, GIL released), encode, hash.
+
+    Each thread keeps one VideoReformatter: `frame.to_ndarray` would set up a new swscale
+    context for every frame.
+    """
+    reformatter = getattr(_local, "reformatter", None)
+    if reformatter is None:
+        reformatter = _local.reformatter = VideoReformatter()
+    rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
     encoded = encode_frame(rgb, encoding)
     height, width = rgb.shape[:2]
     return Frame(
