@@ -123,13 +123,15 @@ def write_mp4(
     seed: int = 0,
     noise: float = 0.0,
     faststart: bool = False,
+    crf: int = 23,
 ) -> Path:
-    """H.264 (libx264, preset fast, no macroblock tree) in MP4; `faststart` puts the index
-    (moov) first."""
+    """H.264 (libx264, preset fast, no macroblock tree, constant quality `crf`) in MP4;
+    `faststart` puts the index (moov) first."""
     options = {"movflags": "+faststart"} if faststart else {}
+    codec_options = {"crf": str(crf)} if H264_ENCODER == "libx264" else {}
     return _write(
         path, "mp4", H264_ENCODER, pan_frames(frames, size, seed, noise), fps, size,
-        container_options=options,
+        codec_options=codec_options, container_options=options,
     )  # fmt: skip
 
 

@@ -19,9 +19,9 @@ import numpy as np
 
 from lakehouse.media import decode_verified, probe, sniff
 
-SIDE = 64  # thumbnails are SIDE x SIDE, whatever the aspect (as pHash's 32x32)
-BLUR_SIGMA = 1.5
-CENTRE = 0.85
+SIDE = 32  # thumbnails are SIDE x SIDE whatever the aspect, as pHash's 32x32
+BLUR_SIGMA = 1.5  # px
+CENTRE = 0.9  # shifts up to 5% of a side are absorbed
 _FLAT = 1e-3  # a thumbnail whose grey levels vary less than this has no structure to align
 
 

@@ -41,11 +41,11 @@ class ErrorLog:
         return len(self._raw)
 
     def since(self, start: int) -> list[LogLine]:
-        """Error-level lines logged after the first `start` lines (any component)."""
+        """Lines logged after the first `start` lines (any component, any level captured:
+        filter on `level`); the list's length counts every line taken."""
         return [
             LogLine(level, source or "", message.strip())
             for level, source, message in self._raw[start:]
-            if level <= av.logging.ERROR
         ]
 
 

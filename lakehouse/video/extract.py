@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+import av.logging
 from av.video.reformatter import VideoReformatter
 
 from lakehouse.media.formats import sniff
@@ -84,6 +85,7 @@ class Frame:
     sha256: str  # lowercase hex sha256 of `content`: the asset_id
     phash: int  # 64-bit DCT perceptual hash of the frame's luminance (signed)
     media_type: str  # 'image/png' | 'image/jpeg'
+    video_id: str  # sha256 of the container the frame comes from
 
 
 @dataclass(frozen=True)
@@ -166,13 +168,15 @@ def process_video(
     batch_frames: int = 32,
     *,
     threads: int | None = None,
-    thread_type: str = "SLICE",
+    thread_type: str = "AUTO",
 ) -> VideoResult:
     """Check and extract one video file; see the module docstring for the two passes.
 
     `on_frames` receives lists of at most `batch_frames` kept frames, in decoded order, in the
     calling thread. `threads` encoder threads (default: the usable cores, at most 4) run beside
-    the decoder; `thread_type` is PyAV's decoder threading ('SLICE', 'FRAME', 'AUTO', 'NONE').
+    the decoder; `thread_type` is PyAV's decoder threading ('AUTO' = frame and slice threads;
+    'SLICE' is PyAV's default, single-threaded for the usual one-slice H.264; 'FRAME', 'NONE').
+    In a Ray task, reserve as many CPUs as `threads` or pass threads=1, thread_type='NONE'.
     Never raises for bad video data; OSError from reading `path`, and whatever `on_frames`
     raises, propagate.
     """
@@ -208,6 +212,7 @@ class _Run:
         self.frames_decoded = 0
         self.frames_emitted = 0
         self.timing: TimingReport | None = None
+        self.truncation = ""  # why the file looks cut short, from the scan
 
     def result(
         self,
@@ -309,7 +314,7 @@ class _Run:
         reasons: list[str] = []
         details: list[str] = []
         events: list[str] = []
-        truncation = _truncation(header, scan, self.byte_size)
+        truncation = self.truncation = _truncation(header, scan, self.byte_size)
         if truncation:
             reasons.append(codes.TRUNCATED_STREAM)
             details.append(f"truncated_stream: {truncation}")
@@ -363,6 +368,8 @@ class _Run:
         ):
             stream = container.streams.video[0]
             stream.thread_type = thread_type
+            codec = stream.codec_context.name
+            state.log_cursor = len(log)
             packets = container.demux(stream)
             index = -1
             while True:
@@ -380,7 +387,6 @@ class _Run:
                     if packet.pts is not None:
                         state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
                     continue
-                seen = len(log)
                 try:
                     frames = packet.decode()
                     ok = True
@@ -389,25 +395,31 @@ class _Run:
                     if packet.pts is not None:
                         state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
                     frames, ok = [], False
-                for line in log.since(seen):
-                    if line.source == stream.codec_context.name:  # demuxer lines: the scan's
-                        state.errors.append((index, _ms(packet.pts, tb), line.message))
-                        ok = False
+                # decoder threads log at any time: every line is taken once, by the packet
+                # being decoded when it is seen (with frame threads, a few packets late)
+                ok = self._take_log(log, state, codec, index, _ms(packet.pts, tb)) and ok
                 if ok and not flush_packet:
                     state.last_clean = index
                 for frame in frames:
                     if not isinstance(frame, av.VideoFrame):
                         continue
                     pts = _ms(frame.pts, tb)
+                    if frame.is_corrupt:  # FFmpeg flagged the frame as damaged
+                        state.errors.append((index, pts, "decoder flagged the frame corrupt"))
+                        if state.last_clean == index:
+                            state.last_clean = index - 1
                     frame_index = len(pts_ms)
                     pts_ms.append(pts)
                     if on_frames is not None and sampler.keep(frame_index, pts):
-                        pending.append(pool.submit(_encode, frame, frame_index, pts, encoding))
+                        pending.append(
+                            pool.submit(_encode, frame, frame_index, pts, encoding, self.video_id)
+                        )
                         collect(max_pending)
             collect(0)
             flush()
+        self._take_log(log, state, codec, index, None)
         self.frames_decoded = len(pts_ms)
-        truncated = bool(_truncation(header, scan, self.byte_size))
+        truncated = bool(self.truncation)
         self.timing = analyse_timestamps(
             pts_ms,
             header.fps,
@@ -417,13 +429,24 @@ class _Run:
         )
         return state
 
+    @staticmethod
+    def _take_log(log: ErrorLog, state: _Decode, codec: str, index: int, pts: float | None) -> bool:
+        """Record the decoder's new error lines against packet `index`; False if there were."""
+        lines = log.since(state.log_cursor)
+        state.log_cursor += len(lines)
+        errors = [  # demuxer lines belong to the scan
+            line for line in lines if line.source == codec and line.level <= av.logging.ERROR
+        ]
+        state.errors += [(index, pts, line.message) for line in errors]
+        return not errors
+
     def _judge_decode(
         self, header: _Header, scan: _Scan, decode: _Decode
     ) -> tuple[list[str], list[str], list[str]]:
         reasons: list[str] = list(self.timing.violations) if self.timing else []
         details: list[str] = []
         events = [f"decode error at packet {i}{_at(pts)}: {msg}" for i, pts, msg in decode.errors]
-        truncated = bool(_truncation(header, scan, self.byte_size))
+        truncated = bool(self.truncation)
         mid_stream = [e for e in decode.errors if not truncated or e[0] < decode.last_clean]
         if decode.skipped and not truncated:
             mid_stream.append((decode.skipped[0], None, "packet flagged corrupt by the demuxer"))
@@ -461,13 +484,14 @@ class _Decode:
     skipped: list[int] = field(default_factory=list)  # packets flagged corrupt, not decoded
     undecoded_pts: list[float] = field(default_factory=list)  # of failed and skipped packets
     last_clean: int = -1  # last packet that decoded without any error
+    log_cursor: int = 0  # FFmpeg log lines already taken
 
 
 _local = threading.local()
 
 
 def _encode(
-    frame: av.VideoFrame, index: int, pts_ms: float | None, encoding: FrameEncoding
+    frame: av.VideoFrame, index: int, pts_ms: float | None, encoding: FrameEncoding, video_id: str
 ) -> Frame:
     """Worker-thread job: convert to RGB (swscale, GIL released), encode, hash.
 
@@ -482,7 +506,7 @@ def _encode(
     height, width = rgb.shape[:2]
     return Frame(
         index, pts_ms, width, height, encoded.content, encoded.sha256, encoded.phash,
-        encoding.media_type,
+        encoding.media_type, video_id,
     )  # fmt: skip
 
 
@@ -544,7 +568,7 @@ def _scan_packets(
     scan.demux_messages = [
         f"{line.source}: {line.message}"
         for line in log.since(seen)
-        if line.source == container.format.name
+        if line.source == container.format.name and line.level <= av.logging.ERROR
     ]
     return scan
 
@@ -602,7 +626,8 @@ def _short(e: BaseException) -> str:
 
 
 def _error_detail(e: av.FFmpegError, lines: list[LogLine]) -> str:
-    said = "; ".join(f"{line.source}: {line.message}" for line in lines[:3])
+    errors = [line for line in lines if line.level <= av.logging.ERROR]
+    said = "; ".join(f"{line.source}: {line.message}" for line in errors[:3])
     return f"cannot open container: {_short(e)}" + (f" ({said})" if said else "")
 
 

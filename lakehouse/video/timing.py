@@ -100,16 +100,16 @@ def analyse_timestamps(
         if pts is None or math.isnan(pts):
             missing += 1
             events.append(f"frame {index} has no pts")
-        elif previous is not None and pts <= previous:
-            non_monotonic += 1
-            how = "repeats" if pts == previous else "goes back"
-            events.append(f"pts {how} at frame {index} (pts {pts:.1f} ms after {previous:.1f} ms)")
-            placed = pts != previous  # a frame stamped back in time still marks its own slot
         else:
-            placed = True
-        if placed:
-            known.append((pts, index))
-        if pts is not None and not math.isnan(pts):
+            if previous is not None and pts <= previous:
+                non_monotonic += 1
+                how = "repeats" if pts == previous else "goes back"
+                events.append(
+                    f"pts {how} at frame {index} (pts {pts:.1f} ms after {previous:.1f} ms)"
+                )
+            placed = previous is None or pts != previous  # a repeat has no slot of its own
+            if placed:
+                known.append((pts, index))
             previous = pts
         unplaced.append(unplaced[-1] + (not placed))
 

@@ -1,10 +1,13 @@
 """Video frame extraction throughput against plain PyAV decoding, in one process.
 
-    python tests/bench/bench_video.py [--frames 300] [--rounds 5] [--noise 2.0] [--json PATH]
+    python tests/bench/bench_video.py [--frames 300] [--rounds 5] [--variants] [--json PATH]
 
 A 640x480 H.264 MP4 (`lakehouse.samples_video.write_mp4`: a camera pan over a bundled photo
-with Gaussian sensor noise of `--noise`, cached under `--workdir`) is decoded by every pipeline
-in `PIPELINES`, in interleaved rounds (the best round of each counts, as the machine is shared).
+with Gaussian sensor noise `--noise` 2.0, x264 CRF `--crf` 18: ~1.2 Mbit/s, ~5 KB a frame, like
+480p camera footage; cached under `--workdir`) is decoded by every pipeline in `PIPELINES`, in
+interleaved rounds (the best round of each counts, as the machine is shared). Besides frames/s
+by wall clock, CPU ms per frame (process time, all threads) is printed: with 2 cores, the
+pipeline's wall-clock ratio cannot exceed 2 x baseline CPU / pipeline CPU.
 The baseline is plain PyAV decoding to numpy (`frame.to_ndarray(format="bgr24")`, PyAV's default
 decoder threading). Targets: frames/s of `process_video` / baseline frames/s >= 0.6 with PNG
 frames and >= 0.8 with JPEG frames (quality 90).
@@ -16,18 +19,21 @@ To measure another pipeline (the full ingest, say), add a function `(path) -> fr
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import av
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import DEFAULT_WORKDIR, Target, print_table, report  # noqa: E402
+from _common import DEFAULT_WORKDIR, Target, print_table, report
 
-from lakehouse.samples_video import H264_ENCODER, write_mp4  # noqa: E402
-from lakehouse.video import PNG_DEFLATE, VideoPolicy, process_video  # noqa: E402
+from lakehouse.samples_video import H264_ENCODER, write_mp4
+from lakehouse.video import PNG_DEFLATE, VideoPolicy, process_video
 
 SIZE = (640, 480)
 
@@ -70,9 +76,12 @@ VARIANTS: dict[str, Callable[[Path], int]] = {
     "pyav decode, thread_type NONE": lambda p: decode_baseline(p, "NONE"),
     "process_video png, 1 encoder thread": lambda p: extract(p, "png", threads=1),
     "process_video png, 3 encoder threads": lambda p: extract(p, "png", threads=3),
-    "process_video png, decoder AUTO": lambda p: extract(p, "png", thread_type="AUTO"),
+    "process_video png, decoder SLICE": lambda p: extract(p, "png", thread_type="SLICE"),
     "process_video jpeg:q90, 1 encoder thread": lambda p: extract(p, "jpeg:q90", threads=1),
-    "process_video jpeg:q90, decoder AUTO": lambda p: extract(p, "jpeg:q90", thread_type="AUTO"),
+    "process_video jpeg:q90, decoder SLICE": lambda p: extract(p, "jpeg:q90", thread_type="SLICE"),
+    "process_video jpeg:q90, 1 thread, decoder NONE": lambda p: extract(
+        p, "jpeg:q90", threads=1, thread_type="NONE"
+    ),
 }
 # (name, pipeline, goal): frames/s of pipeline / frames/s of the baseline >= goal
 TARGETS: list[tuple[str, str, float]] = [
@@ -81,31 +90,81 @@ TARGETS: list[tuple[str, str, float]] = [
 ]
 
 
-def bench_video(workdir: Path, frames: int, noise: float) -> Path:
-    """The cached 640x480 benchmark video."""
-    path = workdir / "video" / f"pan_{SIZE[0]}x{SIZE[1]}_{frames}f_noise{noise:g}.mp4"
+def encoder_costs(path: Path, n: int = 40) -> list[tuple[str, float, float]]:
+    """(encoder, CPU ms per frame, KB per frame) of single-threaded encoders on decoded frames."""
+    import zlib
+
+    import cv2
+    import simplejpeg
+
+    from lakehouse.video.encode import encode_png
+
+    with av.open(str(path)) as container:
+        decoded = itertools.islice(container.decode(video=0), n)
+        rgb = [f.to_ndarray(format="rgb24") for f in decoded]
+    bgr = [np.ascontiguousarray(a[:, :, ::-1]) for a in rgb]
+    encoders: dict[str, tuple[Callable[[np.ndarray], bytes], list[np.ndarray]]] = {
+        "cv2 PNG level 3 (OpenCV default)": (lambda a: _cv2_png(a, 3), bgr),
+        "cv2 PNG level 1": (lambda a: _cv2_png(a, 1), bgr),
+        "lakehouse PNG, zlib level 1": (lambda a: encode_png(a, zlib.compress), rgb),
+        "cv2 JPEG q90": (
+            lambda a: cv2.imencode(".jpg", a, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(),
+            bgr,
+        ),
+        "simplejpeg JPEG q90 (lakehouse)": (
+            lambda a: simplejpeg.encode_jpeg(a, 90, colorspace="RGB", colorsubsampling="420"),
+            rgb,
+        ),
+    }
+    try:
+        from isal import isal_zlib
+
+        encoders["lakehouse PNG, isal level 1"] = (lambda a: encode_png(a, isal_zlib.compress), rgb)
+    except ImportError:
+        pass
+    rows: list[tuple[str, float, float]] = []
+    for name, (encode, arrays) in encoders.items():
+        started = time.process_time()
+        size = sum(len(encode(a)) for a in arrays)
+        rows.append((name, (time.process_time() - started) * 1000 / n, size / n / 1000))
+    return rows
+
+
+def _cv2_png(bgr: np.ndarray, level: int) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, level])[1].tobytes()
+
+
+def bench_video(workdir: Path, frames: int, noise: float, crf: int) -> Path:
+    """The cached 640x480 benchmark video (v2: x264 without macroblock tree)."""
+    name = f"pan_v2_{SIZE[0]}x{SIZE[1]}_{frames}f_noise{noise:g}_crf{crf}.mp4"
+    path = workdir / "video" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         print(f"writing {path} ...", file=sys.stderr)
         partial = path.with_suffix(".part.mp4")
-        write_mp4(partial, frames, 30, SIZE, noise=noise)
+        write_mp4(partial, frames, 30, SIZE, noise=noise, crf=crf)
         partial.replace(path)
     return path
 
 
 def measure(
     pipelines: dict[str, Callable[[Path], int]], path: Path, rounds: int
-) -> dict[str, float]:
-    """Best frames/s of each pipeline over `rounds` interleaved rounds (after a warm-up)."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Best frames/s and best CPU ms/frame of each pipeline over `rounds` interleaved rounds
+    (after one warm-up run each)."""
     best = dict.fromkeys(pipelines, 0.0)
-    for name, run in pipelines.items():
+    cpu = dict.fromkeys(pipelines, float("inf"))
+    for run in pipelines.values():
         run(path)  # warm-up: imports, page cache, thread pools
     for _ in range(rounds):
         for name, run in pipelines.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             n = run(path)
             best[name] = max(best[name], n / (time.perf_counter() - started))
-    return best
+            cpu[name] = min(cpu[name], (time.process_time() - cpu_started) * 1000 / n)
+    return best, cpu
 
 
 def main() -> int:
@@ -113,28 +172,47 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--noise", type=float, default=2.0)
+    parser.add_argument("--crf", type=int, default=18)
     parser.add_argument("--variants", action="store_true", help="also measure VARIANTS")
+    parser.add_argument("--encoders", action="store_true", help="also time single encoders")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    path = bench_video(args.workdir, args.frames, args.noise)
+    path = bench_video(args.workdir, args.frames, args.noise, args.crf)
     print(
         f"video: {path.name}, {path.stat().st_size / 1e6:.2f} MB, encoder {H264_ENCODER}; "
         f"PNG deflate backend: {PNG_DEFLATE}; load average {_loadavg()}"
     )
     pipelines = {**PIPELINES, **(VARIANTS if args.variants else {})}
-    rates = measure(pipelines, path, args.rounds)
+    rates, cpu = measure(pipelines, path, args.rounds)
     baseline = next(iter(PIPELINES))
     print()
+    cores = len(os.sched_getaffinity(0))
     print_table(
-        ["pipeline", "frames/s", "x baseline"],
-        [(name, rate, rate / rates[baseline]) for name, rate in rates.items()],
+        ["pipeline", "frames/s", "x baseline", "CPU ms/frame", f"x ceiling ({cores} cores)"],
+        [
+            (name, rate, rate / rates[baseline], cpu[name], cores * cpu[baseline] / cpu[name])
+            for name, rate in rates.items()
+        ],
     )
+    print(
+        "x ceiling: the best ratio the CPU cost allows, cores x baseline CPU / pipeline CPU "
+        "(the baseline runs on one core); load-independent, unlike the wall-clock ratio"
+    )
+    print(f"load average after the runs: {_loadavg()}")
+    encoders = encoder_costs(path) if args.encoders else []
+    if encoders:
+        print()
+        print_table(["encoder (1 thread, 640x480 RGB)", "CPU ms/frame", "KB/frame"], encoders)
     targets = [Target(name, rates[p] / rates[baseline], ">=", goal) for name, p, goal in TARGETS]
     measurements = {
         "frames": args.frames,
         "noise": args.noise,
+        "crf": args.crf,
+        "cpu_ms_per_frame": {name: round(ms, 3) for name, ms in cpu.items()},
+        "load_average": _loadavg(),
+        "encoders_cpu_ms_kb": {name: [round(ms, 3), round(kb, 1)] for name, ms, kb in encoders},
         "video_bytes": path.stat().st_size,
         "png_deflate": PNG_DEFLATE,
         "frames_per_s": {name: round(rate, 1) for name, rate in rates.items()},

@@ -28,6 +28,7 @@ except ImportError:
 
 def decode_rgb(png: bytes) -> np.ndarray:
     bgr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert bgr is not None
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -16,7 +16,14 @@ import pytest
 from PIL import Image
 
 from lakehouse import samples_video as sv
-from lakehouse.video import CORRUPT_REASONS, POLICY_REASONS, Frame, VideoPolicy, process_video
+from lakehouse.video import (
+    CORRUPT_REASONS,
+    POLICY_REASONS,
+    Frame,
+    VideoPolicy,
+    VideoResult,
+    process_video,
+)
 
 DEFAULT = VideoPolicy()
 
@@ -39,15 +46,14 @@ def decoded_rgb(path: Path) -> list[tuple[float, np.ndarray]]:
     out = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        tb = stream.time_base
+        assert tb is not None
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()
             except av.FFmpegError:
                 continue
-            out += [
-                (float(f.pts * stream.time_base * 1000), f.to_ndarray(format="rgb24"))
-                for f in frames
-            ]
+            out += [(float((f.pts or 0) * tb * 1000), f.to_ndarray(format="rgb24")) for f in frames]
     return out
 
 
@@ -65,6 +71,7 @@ def test_case_verdict(videos, case):
     if case.category == "policy" and "non_monotonic_pts" not in case.reasons:
         assert result.frames_emitted == 0  # refused by the scan, before any frame was handed out
     assert result.video_id == hashlib.sha256(videos[case.name].read_bytes()).hexdigest()
+    assert all(f.video_id == result.video_id for f in frames)
     assert result.byte_size == videos[case.name].stat().st_size
 
 
@@ -87,7 +94,7 @@ def test_header_facts(videos, name, container, codec, frame_count):
 
 def test_png_frames_are_the_decoded_frames(videos):
     for name in ("mp4", "avi_mjpg", "mkv"):
-        result, frames = run(videos[name])
+        _result, frames = run(videos[name])
         reference = decoded_rgb(videos[name])
         assert [f.frame_index for f in frames] == list(range(60))
         for frame, (pts, rgb) in zip(frames, reference, strict=True):
@@ -249,7 +256,7 @@ def test_threading_does_not_change_frames(videos, thread_type, threads):
 
 def test_concurrent_calls_in_threads(videos):
     names = ["mp4", "damaged_mp4", "mkv", "damaged_avi"] * 2
-    results: dict[int, object] = {}
+    results: dict[int, VideoResult] = {}
 
     def work(i: int) -> None:
         results[i] = run(videos[names[i]])[0]
@@ -261,7 +268,7 @@ def test_concurrent_calls_in_threads(videos):
         t.join()
     for i, name in enumerate(names):
         expected = next(c for c in sv.VIDEO_CASES if c.name == name)
-        assert results[i].reasons == expected.reasons  # type: ignore[attr-defined]
+        assert results[i].reasons == expected.reasons
 
 
 def test_missing_file_raises(tmp_path):
@@ -276,3 +283,24 @@ def test_log_level_is_restored(videos):
         assert av.logging.get_level() == av.logging.WARNING
     finally:
         av.logging.set_level(None)
+
+
+@pytest.mark.parametrize("name", ["mp4", "mp4_faststart", "avi_mjpg", "mkv"])
+def test_damage_never_crashes(videos, tmp_path, name):
+    """Cuts and byte damage anywhere: a verdict every time, never an exception."""
+    data = videos[name].read_bytes()
+    rng = np.random.default_rng(len(data))
+    variants = [data[: int(len(data) * k / 10)] for k in range(1, 10)]
+    for _ in range(8):
+        damaged = bytearray(data)
+        at = int(rng.integers(0, len(data) - 256))
+        damaged[at : at + 256] = rng.integers(0, 256, 256, np.uint8).tobytes()
+        variants.append(bytes(damaged))
+    for i, variant in enumerate(variants):
+        path = tmp_path / f"{i}_{videos[name].name}"
+        path.write_bytes(variant)
+        result, frames = run(path, VideoPolicy(keep_truncated_frames=True))
+        assert result.category in (None, "corrupt", "policy")
+        assert len(frames) == result.frames_emitted
+        if i < 9:  # a cut file is never accepted as whole
+            assert result.category == "corrupt", (i, result.reasons, result.detail)

@@ -138,9 +138,7 @@ def test_tail_grace_ignores_gaps_at_the_end_only():
     assert analyse_timestamps(pts, 30.0, DEFAULT, tail_grace=4).violations == ()
     early = stamps(30)
     del early[5]
-    assert analyse_timestamps(early, 30.0, DEFAULT, tail_grace=4).violations == (
-        "dropped_frames",
-    )
+    assert analyse_timestamps(early, 30.0, DEFAULT, tail_grace=4).violations == ("dropped_frames",)
 
 
 def test_nominal_rate_mismatch_is_an_event_only():

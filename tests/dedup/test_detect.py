@@ -1,0 +1,143 @@
+"""Exact duplicates from the ledger, near duplicates from hashes, orientation and leakage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from lakehouse.dedup import (
+    DedupParams,
+    duplicate_rows,
+    exact_duplicates,
+    near_duplicates,
+    run_dedup,
+    split_leakage,
+    thumbs_from_content,
+)
+from lakehouse.dedup.detect import PHASH, PHASH_THUMB, Match, candidate_pairs
+from lakehouse.dedup.evalset import build
+from lakehouse.dedup.thumbs import hash_gray, thumbnail
+from lakehouse.media import phash64
+from lakehouse.schema import DUPLICATES_SCHEMA
+
+
+def test_exact_duplicates_from_the_ledger() -> None:
+    rows = [
+        ("a", "drop/x.jpg"),
+        ("b", "drop/y.jpg"),
+        ("a", "backup/x.jpg"),  # a copy in the same drop: 'duplicate'
+        (None, "drop/broken.jpg"),  # quarantined: no asset id
+        ("a", "drop/x.jpg"),  # the same file seen again: one source
+        ("c", "v1/z.jpg"),
+        ("c", "v2/z_copy.jpg"),  # re-ingested in a later version: 'already_present'
+    ]
+    found = exact_duplicates(rows)
+    assert [(e.asset_id, e.sources) for e in found] == [
+        ("a", ("drop/x.jpg", "backup/x.jpg")),
+        ("c", ("v1/z.jpg", "v2/z_copy.jpg")),
+    ]
+
+
+def bits(*positions: int) -> int:
+    value = sum(1 << p for p in positions)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def no_thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
+    raise AssertionError(f"thumbnails were asked for {list(ids)}")
+
+
+def test_close_pairs_need_no_thumbnail_and_point_to_the_earlier_asset() -> None:
+    hashes = np.array([bits(1, 2, 3), bits(50), bits(1, 2), bits(50, 51, 52, 53, 54, 55)])
+    params = DedupParams(phash_distance=2, max_distance=2)
+    matches = near_duplicates(["first", "other", "later", "far"], hashes, params, no_thumbs)
+    assert matches == [Match("later", "first", 1, PHASH)]
+
+
+def test_farther_pairs_are_settled_by_thumbnails_of_only_their_assets() -> None:
+    asked: list[str] = []
+    same, different = np.full((32, 32), 0.0, np.float32), np.full((32, 32), 0.0, np.float32)
+    same[8:20, 4:30] = 200.0
+    different[4:30, 8:12] = 200.0
+
+    def thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
+        asked.extend(ids)
+        return {"a": same, "b": same.copy(), "c": different, "d": different}
+
+    hashes = np.array([0, bits(*range(6)), bits(*range(30, 36)), bits(*range(60, 64))])
+    params = DedupParams(phash_distance=2, max_distance=6, min_similarity=0.9)
+    matches = near_duplicates(["a", "b", "c", "e"], hashes, params, thumbs)
+    assert matches == [Match("b", "a", 6, PHASH_THUMB, 1.0)]
+    assert sorted(asked) == ["a", "b", "c", "e"]  # a-c (6 bits) and a-e (4) are candidates too
+
+
+def test_missing_thumbnails_mean_no_match() -> None:
+    params = DedupParams(phash_distance=0, max_distance=4)
+    hashes = np.array([0, bits(1, 2)])
+    assert near_duplicates(["a", "b"], hashes, params, lambda ids: {}) == []
+
+
+def test_incremental_run_finds_exactly_the_pairs_with_new_assets() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.integers(-(2**63), 2**63 - 1, 600, dtype=np.int64)
+    hashes = np.concatenate([base, base[::3] ^ 0b1011])  # near copies, some new, some old
+    hashes = rng.permutation(hashes)
+    full = candidate_pairs(hashes, 6)
+    incremental = candidate_pairs(hashes, 6, new_from=650)
+    as_set = lambda p: set(zip(p.i.tolist(), p.j.tolist(), p.distance.tolist(), strict=True))  # noqa: E731
+    assert as_set(incremental) == {(i, j, d) for i, j, d in as_set(full) if j >= 650}
+    assert all(i < j for i, j, _ in as_set(incremental))
+
+
+def test_split_leakage_reports_pairs_across_known_splits() -> None:
+    matches = [Match("a", "b", 2, PHASH), Match("c", "d", 2, PHASH), Match("e", "f", 0, PHASH)]
+    splits = {"a": "train", "b": "val", "c": "train", "d": "train", "e": "val"}
+    assert split_leakage(matches, splits) == [matches[0]]
+
+
+def test_run_dedup_rows_match_the_duplicates_schema() -> None:
+    images = [im for im in build() if im.group == "coffee/full"][:4]  # original + 3 variants
+    data = {im.name: im.data for im in images}
+    ids = [im.name for im in images]
+    hashes = np.array([phash64(hash_gray(data[i])) for i in ids], np.int64)
+    thumbs = thumbs_from_content(lambda wanted: {i: data[i] for i in wanted} | {"x": b"junk"})
+    result = run_dedup(
+        ids,
+        hashes,
+        DedupParams(),
+        thumbs,
+        sources=[("s", "a.jpg"), ("s", "b.jpg")],
+        splits={ids[0]: "train", ids[1]: "val"},
+    )
+    assert {(m.asset_id, m.duplicate_of) for m in result.matches} >= {(i, ids[0]) for i in ids[1:]}
+    assert len(result.leakage) == 1
+    rows = duplicate_rows(result, "run-1", datetime(2026, 1, 1, tzinfo=UTC))
+    names = {f.name for f in DUPLICATES_SCHEMA.fields}
+    assert all(set(row) == names for row in rows)
+    assert rows[0] | {"found_at": None} == {
+        "asset_id": "s",
+        "duplicate_of": "s",
+        "distance": 0,
+        "method": "exact",
+        "run_id": "run-1",
+        "found_at": None,
+    }
+    summary = result.summary()
+    assert summary["exact_duplicates"] == 1 and summary["split_leakage"] == 1
+    assert sum(summary["near_duplicates"].values()) == len(result.matches)
+
+
+def test_thumbnail_loader_skips_undecodable_bytes() -> None:
+    jpeg = build()[0].data
+    load = thumbs_from_content(lambda ids: {"good": jpeg, "cut": jpeg[:500], "text": b"hi"})
+    loaded = load(["good", "cut", "text"])
+    assert list(loaded) == ["good"]
+    assert loaded["good"].shape == thumbnail(hash_gray(jpeg)).shape
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="2 ids but 1 hashes"):
+        near_duplicates(["a", "b"], np.array([0]), DedupParams(), no_thumbs)
