@@ -33,7 +33,7 @@ def _read_rows(task: TaskSpec, columns: list[str], io: FileIO) -> pa.Table:
     parts = []
     for path, slices in task.files():
         with io.new_input(path).open() as handle:
-            parquet = pq.ParquetFile(handle)
+            parquet = pq.ParquetFile(handle, pre_buffer=True)
             for part in slices:
                 found = parquet.read_row_group(part.row_group, columns=columns)
                 parts.append(found if len(part.rows) == len(found) else found.take(part.rows))

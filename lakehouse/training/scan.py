@@ -59,7 +59,7 @@ def scan_rows(io: FileIO, paths: Sequence[str], options: ReadOptions, threads: i
 def _scan_file(io: FileIO, path: str, options: ReadOptions) -> list[pa.Table]:
     columns = list(dict.fromkeys([*_SIZES, *options.asset_filters]))
     with io.new_input(path).open() as handle:
-        parquet = pq.ParquetFile(handle)
+        parquet = pq.ParquetFile(handle, pre_buffer=True)
         return [
             _rows(parquet.read_row_group(index, columns=columns), options)
             for index in range(parquet.metadata.num_row_groups)

@@ -45,6 +45,7 @@ from lakehouse.video.timing import TimingReport, analyse_timestamps, cap_events
 EMPTY_FILE = "empty_file"
 UNREADABLE_CONTAINER = "unreadable_container"
 NO_VIDEO_STREAM = "no_video_stream"
+NO_DECODER = "no_decoder"
 NO_FRAMES_DECODED = "no_frames_decoded"
 TOO_MANY_PIXELS = "too_many_pixels"
 TOO_LONG = "too_long"
@@ -54,6 +55,7 @@ CORRUPT_REASONS: tuple[str, ...] = (
     EMPTY_FILE,
     UNREADABLE_CONTAINER,
     NO_VIDEO_STREAM,
+    NO_DECODER,
     codes.TRUNCATED_STREAM,
     codes.DECODE_ERROR_MID_STREAM,
     NO_FRAMES_DECODED,
@@ -276,6 +278,9 @@ class _Run:
                 detail = f"no video stream (streams: {kinds})"
                 return self.result(header, (NO_VIDEO_STREAM,), [detail])
             stream = container.streams.video[0]
+            if stream.codec_context is None:  # FFmpeg has no decoder for it
+                detail = f"no decoder for the video stream (codec id {stream.codec_tag or '?'})"
+                return self.result(header, (NO_DECODER,), [detail])
             header = _read_header(container, stream, self.sniffed)
             refused = self._check_header(header)
             if refused:
