@@ -2,14 +2,14 @@
 
 `index` finds every pair of 64-bit hashes within a Hamming radius without comparing all pairs;
 `detect` turns candidate pairs into matches (pHash alone when very close, else confirmed by
-`thumbs`); `job` is the I/O-free core of `lakehouse dedup`; `params` holds the `[dedup]`
-policy thresholds, measured with `evalset` and `evaluate`.
+`confirm`: keypoints with a geometric check, or thumbnails); `job` is the I/O-free core of
+`lakehouse dedup`; `params` holds the `[dedup]` policy thresholds, measured with `evalset`
+and `evaluate`; `hashing` computes pHash as ingest does.
 """
 
 from lakehouse.dedup.detect import (
     EXACT,
     PHASH,
-    PHASH_THUMB,
     ExactDuplicate,
     Match,
     exact_duplicates,
@@ -17,13 +17,12 @@ from lakehouse.dedup.detect import (
     split_leakage,
 )
 from lakehouse.dedup.index import HashIndex, Pairs, pairs_between
-from lakehouse.dedup.job import DedupResult, duplicate_rows, run_dedup, thumbs_from_content
+from lakehouse.dedup.job import DedupResult, duplicate_rows, run_dedup, signatures_from_content
 from lakehouse.dedup.params import DedupParams, dedup_params_from_table
 
 __all__ = [
     "EXACT",
     "PHASH",
-    "PHASH_THUMB",
     "DedupParams",
     "DedupResult",
     "ExactDuplicate",
@@ -36,6 +35,6 @@ __all__ = [
     "near_duplicates",
     "pairs_between",
     "run_dedup",
+    "signatures_from_content",
     "split_leakage",
-    "thumbs_from_content",
 ]

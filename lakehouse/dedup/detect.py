@@ -4,8 +4,9 @@ Near duplicates come in two steps. The exact `HashIndex` finds every candidate p
 `max_distance` pHash bits, without comparing all pairs; a full run self-joins every asset,
 an incremental run joins only the new assets with each other and with everything stored.
 Then each candidate is settled: within `phash_distance` pHash decides alone ('phash'); above,
-the pair must also pass the aligned thumbnail correlation ('phash+thumb'), whose thumbnails
-are fetched through a callback only for the assets of such pairs.
+the pair must also pass the second signal of `confirm` ('phash+orb', or 'phash+thumb' for
+images too smooth for keypoints), whose signatures are fetched through a callback only for
+the assets of such pairs.
 
 Orientation: ids come in precedence order (first ingested first), and every match points
 from the later asset (`asset_id`) to the earlier one it duplicates (`duplicate_of`).
@@ -19,26 +20,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lakehouse.dedup.confirm import Signature, confirm
 from lakehouse.dedup.index import HashIndex, Pairs, as_unsigned, pairs_between
 from lakehouse.dedup.params import DedupParams
-from lakehouse.dedup.thumbs import similarity
 
-EXACT, PHASH, PHASH_THUMB = "exact", "phash", "phash+thumb"
+EXACT, PHASH = "exact", "phash"
 
-# asset ids -> their thumbnails (lakehouse.dedup.thumbs.thumbnail); may omit unreadable ones
-ThumbLoader = Callable[[Sequence[str]], Mapping[str, np.ndarray]]
+# asset ids -> their confirmation signatures; may leave out assets that cannot be decoded
+SignatureLoader = Callable[[Sequence[str]], Mapping[str, Signature]]
 
 
 @dataclass(frozen=True)
 class Match:
     """`asset_id` duplicates the earlier `duplicate_of`: pHash `distance` bits apart, found by
-    `method`; `similarity` is the thumbnail correlation when one was computed."""
+    `method`; `score` is the second signal's (keypoint inliers or thumbnail correlation)."""
 
     asset_id: str
     duplicate_of: str
     distance: int
     method: str
-    similarity: float | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,30 +86,29 @@ def candidate_pairs(hashes: np.ndarray, k: int, new_from: int = 0) -> Pairs:
 
 
 def settle(
-    ids: Sequence[str], pairs: Pairs, params: DedupParams, thumbs: ThumbLoader
+    ids: Sequence[str], pairs: Pairs, params: DedupParams, signatures: SignatureLoader
 ) -> list[Match]:
     """Matches among candidate `pairs` (i < j, positions into `ids`) under `params`.
 
-    Pairs above `phash_distance` whose thumbnails cannot be loaded are not matched.
+    Pairs above `phash_distance` whose signatures cannot be loaded are not matched.
     """
     order = np.lexsort((pairs.j, pairs.i))
     i, j, distance = pairs.i[order], pairs.j[order], pairs.distance[order]
     sure = distance <= params.phash_distance
     needed = np.unique(np.concatenate([i[~sure], j[~sure]]))
-    loaded = thumbs([ids[p] for p in needed]) if len(needed) else {}
+    loaded = signatures([ids[p] for p in needed]) if len(needed) else {}
     matches = []
-    for a, b, d, alone in zip(
-        i.tolist(), j.tolist(), distance.tolist(), sure.tolist(), strict=True
-    ):
+    rows = zip(i.tolist(), j.tolist(), distance.tolist(), sure.tolist(), strict=True)
+    for a, b, d, alone in rows:
         if alone:
             matches.append(Match(ids[b], ids[a], d, PHASH))
             continue
-        ta, tb = loaded.get(ids[a]), loaded.get(ids[b])
-        if ta is None or tb is None:
+        sa, sb = loaded.get(ids[a]), loaded.get(ids[b])
+        if sa is None or sb is None:
             continue
-        score = similarity(ta, tb)
-        if score >= params.min_similarity:
-            matches.append(Match(ids[b], ids[a], d, PHASH_THUMB, round(score, 4)))
+        found = confirm(sa, sb, params.min_inliers, params.min_similarity)
+        if found is not None:
+            matches.append(Match(ids[b], ids[a], d, f"{PHASH}+{found[0]}", found[1]))
     return matches
 
 
@@ -116,7 +116,7 @@ def near_duplicates(
     ids: Sequence[str],
     hashes: np.ndarray,
     params: DedupParams,
-    thumbs: ThumbLoader,
+    signatures: SignatureLoader,
     new_from: int = 0,
 ) -> list[Match]:
     """Near-duplicate matches among assets `ids` (precedence order) with pHashes `hashes`;
@@ -124,7 +124,7 @@ def near_duplicates(
     if len(ids) != len(hashes):
         raise ValueError(f"{len(ids)} ids but {len(hashes)} hashes")
     pairs = candidate_pairs(hashes, params.max_distance, new_from)
-    return settle(ids, pairs, params, thumbs)
+    return settle(ids, pairs, params, signatures)
 
 
 def split_leakage(matches: Iterable[Match], split_of: Mapping[str, str]) -> list[Match]:

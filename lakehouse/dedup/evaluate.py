@@ -17,12 +17,12 @@ from functools import cache
 import numpy as np
 
 from lakehouse.dedup import evalset
+from lakehouse.dedup.confirm import Signature, reduced_gray, signature
 from lakehouse.dedup.detect import near_duplicates
 from lakehouse.dedup.evalset import EvalImage
+from lakehouse.dedup.hashing import phash_of
 from lakehouse.dedup.index import HashIndex
 from lakehouse.dedup.params import DedupParams
-from lakehouse.dedup.thumbs import hash_gray, thumbnail
-from lakehouse.media import phash64
 
 Pair = tuple[int, int]  # positions into the image list, i < j
 
@@ -77,20 +77,20 @@ def _derived_pairs(images: Sequence[EvalImage]) -> set[Pair]:
 @cache
 def our_hashes() -> np.ndarray:
     """pHash of every evaluation image exactly as ingest computes it (reduced decode)."""
-    return np.array([phash64(hash_gray(im.data)) for im in evalset.build()], np.int64)
+    return np.array([phash_of(im.data) for im in evalset.build()], np.int64)
+
+
+@cache
+def _signatures() -> dict[str, Signature]:
+    return {im.name: signature(reduced_gray(im.data)) for im in evalset.build()}
 
 
 def pipeline_matches(params: DedupParams) -> set[Pair]:
     """The pairs our detector matches on the evaluation set under `params`."""
     images = evalset.build()
     names = [im.name for im in images]
-    data = {im.name: im.data for im in images}
-
-    def thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
-        return {i: thumbnail(hash_gray(data[i])) for i in ids}
-
     position = {name: p for p, name in enumerate(names)}
-    matches = near_duplicates(names, our_hashes(), params, thumbs)
+    matches = near_duplicates(names, our_hashes(), params, lambda ids: _signatures())
     return {(position[m.duplicate_of], position[m.asset_id]) for m in matches}
 
 

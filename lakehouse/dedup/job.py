@@ -2,8 +2,8 @@
 
 The caller (API/CLI/Ray entry point) reads `asset_id, phash` of every stored asset (all
 versions) in precedence order, the `sources` ledger and the splits, supplies a reader of asset
-bytes for the few assets whose thumbnails are needed, and appends `duplicate_rows(...)` to the
-`duplicates` table in one commit.
+bytes for the few assets whose signatures the second signal needs, and appends
+`duplicate_rows(...)` to the `duplicates` table in one commit.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from lakehouse.dedup.confirm import Signature, reduced_gray, signature
 from lakehouse.dedup.detect import (
     EXACT,
     ExactDuplicate,
     Match,
-    ThumbLoader,
+    SignatureLoader,
     exact_duplicates,
     near_duplicates,
     split_leakage,
 )
 from lakehouse.dedup.params import DedupParams
-from lakehouse.dedup.thumbs import hash_gray, thumbnail
-from lakehouse.errors import CorruptMedia
 
 # asset ids -> their encoded bytes (only the ids asked for; missing ones are skipped)
 ContentReader = Callable[[Sequence[str]], Mapping[str, bytes]]
@@ -56,15 +55,15 @@ class DedupResult:
         }
 
 
-def thumbs_from_content(read: ContentReader) -> ThumbLoader:
-    """A thumbnail loader over a bytes reader; undecodable assets are left out (not matched)."""
+def signatures_from_content(read: ContentReader) -> SignatureLoader:
+    """A signature loader over a bytes reader; undecodable assets are left out (not matched)."""
 
-    def load(ids: Sequence[str]) -> dict[str, np.ndarray]:
+    def load(ids: Sequence[str]) -> dict[str, Signature]:
         out = {}
         for asset_id, data in read(ids).items():
             try:
-                out[asset_id] = thumbnail(hash_gray(data))
-            except (CorruptMedia, ValueError):
+                out[asset_id] = signature(reduced_gray(data))
+            except ValueError:
                 continue
         return out
 
@@ -75,7 +74,7 @@ def run_dedup(
     ids: Sequence[str],
     hashes: np.ndarray,
     params: DedupParams,
-    thumbs: ThumbLoader,
+    signatures: SignatureLoader,
     *,
     new_from: int = 0,
     sources: Iterable[tuple[str | None, str]] = (),
@@ -88,7 +87,7 @@ def run_dedup(
     `sources`: (asset_id, source_uri) ledger rows. `splits`: asset_id -> split, to report
     near duplicates that straddle splits (train/val leakage).
     """
-    matches = near_duplicates(ids, hashes, params, thumbs, new_from)
+    matches = near_duplicates(ids, hashes, params, signatures, new_from)
     return DedupResult(
         matches=matches,
         exact=exact_duplicates(sources),
@@ -104,7 +103,7 @@ def duplicate_rows(result: DedupResult, run_id: str, found_at: datetime) -> list
 
     An exact duplicate is one row pointing at itself (distance 0, method 'exact'): its copies
     are the `sources` rows of that asset id. A near duplicate points from the later asset to
-    the earlier one, with the pHash distance and 'phash' or 'phash+thumb'.
+    the earlier one, with the pHash distance and 'phash', 'phash+orb' or 'phash+thumb'.
     """
     rows = [
         {

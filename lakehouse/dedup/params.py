@@ -34,7 +34,8 @@ class DedupParams:
 
     phash_distance: int = 2
     max_distance: int = 14
-    min_similarity: float = 0.89
+    min_inliers: int = 12
+    min_similarity: float = 0.95
 
     def __post_init__(self) -> None:
         if not 0 <= self.phash_distance <= self.max_distance <= 32:
@@ -42,11 +43,13 @@ class DedupParams:
                 "need 0 <= phash_distance <= max_distance <= 32, got "
                 f"{self.phash_distance} and {self.max_distance}"
             )
+        if self.min_inliers < 3:
+            raise ValueError(f"min_inliers must be at least 3, got {self.min_inliers}")
         if not -1.0 <= self.min_similarity <= 1.0:
             raise ValueError(f"min_similarity must be within [-1, 1], got {self.min_similarity}")
 
 
-_KEYS = {"phash_distance": int, "max_distance": int, "min_similarity": float}
+_KEYS = {"phash_distance": int, "max_distance": int, "min_inliers": int, "min_similarity": float}
 
 
 def dedup_params_from_table(path: str | Path, table: Mapping[str, Any] | None) -> DedupParams:

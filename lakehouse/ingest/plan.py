@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from lakehouse.ingest.known import DigestSet
 from lakehouse.ingest.walk import FileEntry, read_file
@@ -23,6 +24,7 @@ QUARANTINED, SKIPPED = "quarantined", "skipped"
 OUTCOMES = (ADDED, DUPLICATE, ALREADY_PRESENT, QUARANTINED, SKIPPED)
 
 WINDOW_MAX_FILES = 4096
+Submit = Callable[[list[tuple[int, str]]], Any]  # starts inspecting (index, path) items
 _HASH_THREADS = 4
 
 
@@ -49,11 +51,23 @@ class Window:
 
     decisions: list[Decision] = field(default_factory=list)
     inspect_bytes: int = 0
+    tasks: list[Any] = field(default_factory=list)  # handles of the submitted inspections
+    _pending: list[tuple[int, str]] = field(default_factory=list)
 
-    def to_inspect(self) -> list[tuple[int, str]]:
-        return [
-            (i, d.entry.path) for i, d in enumerate(self.decisions) if d.action is Action.INSPECT
-        ]
+    def add(self, decision: Decision, submit: Submit, files_per_task: int) -> None:
+        """Record a decision; inspections go to workers as soon as a task's worth is ready,
+        so workers decode while the driver is still hashing the rest of the window."""
+        self.decisions.append(decision)
+        if decision.action is Action.INSPECT:
+            self.inspect_bytes += decision.entry.size or 0
+            self._pending.append((len(self.decisions) - 1, decision.entry.path))
+            if len(self._pending) >= files_per_task:
+                self.flush(submit)
+
+    def flush(self, submit: Submit) -> None:
+        if self._pending:
+            self.tasks.append(submit(self._pending))
+            self._pending = []
 
 
 @dataclass
@@ -69,24 +83,25 @@ class RunState:
 
 
 def plan_windows(
-    entries: Iterable[FileEntry], state: RunState, window_bytes: int
+    entries: Iterable[FileEntry], state: RunState, window_bytes: int, submit: Submit,
+    files_per_task: int,
 ) -> Iterator[Window]:
-    """Group entries into windows of at most `window_bytes` of new bytes, deciding each."""
+    """Group entries into windows of at most `window_bytes` of new bytes, deciding each and
+    submitting the inspections as they accumulate."""
     window = Window()
     with ThreadPoolExecutor(_HASH_THREADS) as pool:
         for chunk in _chunks(entries, 64):
             for entry, probe in zip(chunk, pool.map(_probe, chunk), strict=True):
-                decision = _decide(entry, probe, state)
-                window.decisions.append(decision)
-                if decision.action is Action.INSPECT:
-                    window.inspect_bytes += entry.size or 0
+                window.add(_decide(entry, probe, state), submit, files_per_task)
                 if (
                     window.inspect_bytes >= window_bytes
                     or len(window.decisions) >= WINDOW_MAX_FILES
                 ):
+                    window.flush(submit)
                     yield window
                     window = Window()
     if window.decisions:
+        window.flush(submit)
         yield window
 
 

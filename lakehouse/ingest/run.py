@@ -29,7 +29,6 @@ from pyiceberg.expressions import EqualTo
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Endpoint, IngestRun, Version, current_actor
-from lakehouse.lineage import record_version
 from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.ingest import rows
 from lakehouse.ingest.inspect_task import Inspected
@@ -49,6 +48,7 @@ from lakehouse.ingest.plan import (
     quarantine_id,
 )
 from lakehouse.ingest.walk import resolve_roots, walk
+from lakehouse.lineage import record_version
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch, sync_iceberg_ref
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, row_group_rows
@@ -167,9 +167,10 @@ def run_ingest(
         on_progress(len(done_uris))
     committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts, reasons)
     windows = plan_windows(
-        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes
+        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes, submit,
+        files_per_task,
     )
-    for window in _inspected_windows(windows, submit, collect, files_per_task, committer):
+    for window in _inspected_windows(windows, collect, committer):
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
         if on_progress is not None:
             on_progress(len(window.decisions))
@@ -225,13 +226,11 @@ def run_ingest(
 
 def _inspected_windows(
     windows: Iterator[Window],
-    submit: Callable[[list[tuple[int, str]]], Any],
     collect: Callable[[list[Any]], list[list[Inspected]]],
-    files_per_task: int,
     committer: _WindowCommitter,
 ) -> Iterator[Window]:
     """Commit windows in order while the next ones are already being inspected."""
-    in_flight: deque[tuple[Window, list[Any]]] = deque()
+    in_flight: deque[Window] = deque()
     exhausted = False
     while True:
         while not exhausted and len(in_flight) < _WINDOWS_IN_FLIGHT:
@@ -239,15 +238,11 @@ def _inspected_windows(
             if window is None:
                 exhausted = True
                 break
-            items = window.to_inspect()
-            handles = [
-                submit(items[i : i + files_per_task]) for i in range(0, len(items), files_per_task)
-            ]
-            in_flight.append((window, handles))
+            in_flight.append(window)
         if not in_flight:
             return
-        window, handles = in_flight.popleft()
-        committer.commit(window, {r.index: r for batch in collect(handles) for r in batch})
+        window = in_flight.popleft()
+        committer.commit(window, {r.index: r for batch in collect(window.tasks) for r in batch})
         yield window
 
 

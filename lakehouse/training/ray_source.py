@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
+import cv2
 import pyarrow as pa
 import ray.data
 from ray.data import Datasource, ReadTask
@@ -69,6 +70,10 @@ class LakehouseDatasource(Datasource):
 
 
 def _read(task: TaskSpec, options: ReadOptions, storage: Storage) -> Iterator[pa.Table]:
+    # One OpenCV thread per read task: Ray already runs a task per CPU and OpenCV's own threads
+    # only contend with them. Safe here, unlike in a forked DataLoader worker (DESIGN.md): Ray
+    # starts its workers as new processes.
+    cv2.setNumThreads(1)
     yield from read_blocks(task, options, storage.file_io())
 
 
