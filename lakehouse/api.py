@@ -141,7 +141,7 @@ class Lakehouse:
                 on_progress=on_progress,
                 on_total=on_total,
             )
-        self._auto_maintain(dataset)
+        self._auto_maintain(dataset, ref)
         return report
 
     def branch_create(
@@ -204,7 +204,7 @@ class Lakehouse:
             version = versioning.publish_branch(
                 self.catalog, self.control, dataset, branch, target, message, self.actor, evaluate
             )
-        self._auto_maintain(dataset)
+        self._auto_maintain(dataset, target)
         return version
 
     def rollback(
@@ -221,7 +221,7 @@ class Lakehouse:
                 self.actor,
                 message,
             )
-        self._auto_maintain(dataset)
+        self._auto_maintain(dataset, ref)
         return version
 
     def validate(
@@ -292,11 +292,16 @@ class Lakehouse:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _auto_maintain(self, dataset: str) -> None:
-        """Expire and collect when a table's snapshot count passes the configured bound."""
+    def _auto_maintain(self, dataset: str, ref: str = "main") -> None:
+        """Expire and collect when a table the last version changed passes the configured
+        snapshot bound (tables it did not change cannot have grown)."""
         limit = self.settings.history.auto_expire_snapshots
-        tables = iceberg.load_tables(self.catalog, dataset)
-        if any(len(t.metadata.snapshots) > limit for t in tables.values()):
+        head = self.resolve(dataset, ref=ref)
+        parent = self.control.version(head.parent_id) if head.parent_id else None
+        changed = [t for t, s in head.snapshots.items()
+                   if parent is None or parent.snapshots.get(t) != s]
+        if any(len(self.catalog.load_table(f"{dataset}.{t}").metadata.snapshots) > limit
+               for t in changed):
             self.maintain(dataset, compact=False)
 
     # remediation queue -------------------------------------------------------------------

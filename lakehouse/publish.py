@@ -77,7 +77,7 @@ def publish_work_branch(
         if current.version_id != fork.version_id:
             _rebase(catalog, dataset, work_branch, fork, current)
             fork = current
-        heads = work_heads(catalog, dataset, work_branch, fork)
+        heads, written = work_heads(catalog, dataset, work_branch, fork)
         verdict = dict(gate(current, heads)) if gate is not None else None
         stamp = {**properties, **fingerprint_properties(catalog, dataset, current, heads)}
         if verdict is not None:
@@ -94,7 +94,10 @@ def publish_work_branch(
                 f"{dataset}@{target_ref} moved while publishing (another publish won); "
                 "nothing was changed: publish again to re-apply on the new head"
             ) from None
-        sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,))
+        changed = tuple(t for t in TABLES if heads[t] != current.snapshots.get(t)
+                        or t in written)
+        sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,),
+                         tables=changed)
         return version
     raise CommitConflict(
         f"{dataset}@{target_ref} kept moving; gave up after {_MAX_ATTEMPTS} attempts"
@@ -145,19 +148,26 @@ def parent_fingerprint(version: Version) -> SetHash:
     return SetHash.decode(props["lthash"], int(props["elements"]))
 
 
-def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version) -> dict[str, int]:
+def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version
+               ) -> tuple[dict[str, int], set[str]]:
+    """Per-table heads of the work (the fork's snapshot where it wrote nothing), and the
+    tables that have the work branch."""
     tables = iceberg.load_tables(catalog, dataset)
-    heads = {}
+    heads, written = {}, set()
     for name in TABLES:
         ref = tables[name].metadata.refs.get(work_branch)
         heads[name] = ref.snapshot_id if ref is not None else fork.snapshots[name]
-    return heads
+        if ref is not None:
+            written.add(name)
+    return heads, written
 
 
 def sync_iceberg_ref(
-    catalog: Catalog, control: ControlPlane, dataset: str, ref: str, drop: tuple[str, ...] = ()
+    catalog: Catalog, control: ControlPlane, dataset: str, ref: str, drop: tuple[str, ...] = (),
+    tables: tuple[str, ...] = TABLES,
 ) -> None:
-    """Point the Iceberg branch `ref` of every table at the control plane's current version."""
+    """Point the Iceberg branch `ref` of `tables` (default: all) at the control plane's
+    current version. `lakehouse maintain` repairs any table a crash left behind."""
 
     def truth(table_name: str) -> Callable[[], int]:
         def read() -> int:
@@ -165,7 +175,7 @@ def sync_iceberg_ref(
 
         return read
 
-    for name in TABLES:
+    for name in tables:
         iceberg.set_branch(catalog, f"{dataset}.{name}", ref, truth(name), remove=drop)
 
 

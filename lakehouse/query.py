@@ -12,11 +12,13 @@ from pyiceberg.catalog import Catalog
 from lakehouse import tables as iceberg
 from lakehouse.control import Version
 from lakehouse.errors import QueryError
+from lakehouse.resolve import check_snapshots
 from lakehouse.schema import TABLES
 
 
 def lazy_tables(catalog: Catalog, version: Version) -> dict[str, pl.LazyFrame]:
     tables = iceberg.load_tables(catalog, version.dataset)
+    check_snapshots(tables, version)
     return {
         name: pl.scan_iceberg(tables[name], snapshot_id=version.snapshots[name]) for name in TABLES
     }

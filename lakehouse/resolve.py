@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
 
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
@@ -57,10 +58,14 @@ def resolve_version(
 
 
 def require_readable(catalog: Catalog, version: Version) -> None:
-    """Refuse a version whose snapshots maintenance has expired."""
+    """Refuse a version whose snapshots maintenance has expired (it marks them). Readers that
+    load the tables anyway check each snapshot too (`check_snapshots`), so a snapshot removed
+    by another engine is an error there, never an empty result."""
     if version.properties.get("expired"):
         raise VersionExpired(version.dataset, version.version_id)
-    tables = iceberg.load_tables(catalog, version.dataset)
+
+
+def check_snapshots(tables: dict[str, Table], version: Version) -> None:
     for name, snapshot_id in version.snapshots.items():
         if name in tables and tables[name].snapshot_by_id(snapshot_id) is None:
             raise VersionExpired(version.dataset, version.version_id)

@@ -17,7 +17,7 @@ from lakehouse.control import ControlPlane, Ref, Version
 from lakehouse.errors import RefExists, RefNotFound, UsageError
 from lakehouse.publish import FINGERPRINT_KEYS, Gate, publish_work_branch, sync_iceberg_ref
 from lakehouse.lineage import record_version, version_inputs
-from lakehouse.resolve import require_readable
+from lakehouse.resolve import check_snapshots, require_readable
 from lakehouse.schema import TABLES
 
 WORK_PREFIX = "lakehouse-"
@@ -208,6 +208,7 @@ def rollback(
     current = control.version(current_ref.version_id)
     assert current is not None
     require_readable(catalog, to)
+    check_snapshots(iceberg.load_tables(catalog, dataset), to)
     properties = {k: to.properties[k] for k in FINGERPRINT_KEYS if k in to.properties}
     properties.update(restored_version_id=to.version_id, replaced_version_id=current.version_id)
     version = control.advance_ref(

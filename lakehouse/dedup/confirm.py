@@ -51,28 +51,39 @@ class Signature:
 
 
 def reduced_gray(data: bytes) -> np.ndarray:
-    """Grey image with longer side SIDE (never upscaled beyond the original); JPEGs are
-    DCT-scaled while decoding. Raises ValueError when the bytes do not decode."""
-    if data[:3] == b"\xff\xd8\xff":
-        try:
-            height, width, _, _ = simplejpeg.decode_jpeg_header(data)
-            wide = width >= height
-            gray = simplejpeg.decode_jpeg(
-                data, colorspace="GRAY", min_width=SIDE if wide else 1,
-                min_height=1 if wide else SIDE,
-            )[:, :, 0]  # fmt: skip
-        except ValueError:
-            gray = None
-    else:
-        gray = None
+    """Grey image with longer side SIDE (never upscaled); JPEGs are DCT-scaled while decoding.
+    Raises ValueError when the bytes do not decode."""
+    gray = _jpeg_gray(data) if data[:3] == b"\xff\xd8\xff" else None
     if gray is None:
-        gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            raise ValueError("cannot decode the image")
+        try:
+            gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        except cv2.error:
+            gray = None
+    if gray is None:
+        raise ValueError("cannot decode the image")
     h, w = gray.shape
-    scale = min(1.0, SIDE / max(h, w))
+    scale = SIDE / max(h, w)
+    if scale >= 1:
+        return gray
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def _jpeg_gray(data: bytes) -> np.ndarray | None:
+    """libjpeg-turbo's smallest DCT scaling that keeps the longer side >= SIDE; None when
+    libjpeg-turbo refuses the file (OpenCV gets its turn)."""
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        wide = width >= height
+        gray = simplejpeg.decode_jpeg(
+            data,
+            colorspace="GRAY",
+            min_width=SIDE if wide else 1,
+            min_height=1 if wide else SIDE,
+        )
+    except ValueError:
+        return None
+    return gray[:, :, 0]
 
 
 def signature(gray: np.ndarray) -> Signature:

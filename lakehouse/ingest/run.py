@@ -253,8 +253,9 @@ def _all_outcomes(counts: Mapping[str, int]) -> dict[str, int]:
 def _ensure_target_branch(
     catalog: Catalog, control: ControlPlane, request: IngestRequest, actor: str
 ) -> None:
-    heads = iceberg.ensure_dataset(catalog, request.dataset)
-    control.create_root(request.dataset, heads, actor)
+    if control.ref(request.dataset, "main") is None:  # first use: create tables and root
+        heads = iceberg.ensure_dataset(catalog, request.dataset)
+        control.create_root(request.dataset, heads, actor)
     target = control.ref(request.dataset, request.ref)
     if target is None:
         raise RefNotFound(request.dataset, request.ref)

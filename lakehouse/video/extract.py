@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 import av.logging
@@ -366,7 +367,25 @@ class _Run:
                 on_frames(batch)
             batch = []
 
+        def take(index: int, frames: list[Any]) -> None:
+            for frame in frames:
+                if not isinstance(frame, av.VideoFrame):
+                    continue
+                pts = _ms(frame.pts, tb)
+                if frame.is_corrupt:  # FFmpeg flagged the frame as damaged
+                    state.errors.append((index, pts, "decoder flagged the frame corrupt"))
+                    if state.last_clean == index:
+                        state.last_clean = index - 1
+                frame_index = len(pts_ms)
+                pts_ms.append(pts)
+                if on_frames is not None and sampler.keep(frame_index, pts):
+                    pending.append(
+                        pool.submit(_encode, frame, frame_index, pts, encoding, self.video_id)
+                    )
+                    collect(max_pending)
+
         corrupt = set(scan.corrupt_packets)
+        index = -1
         with (
             av.open(self.path, metadata_errors="ignore") as container,
             ThreadPoolExecutor(threads, thread_name_prefix="frame-encode") as pool,
@@ -375,53 +394,46 @@ class _Run:
             stream.thread_type = thread_type
             codec = stream.codec_context.name
             state.log_cursor = len(log)
-            packets = container.demux(stream)
-            index = -1
-            while True:
-                try:
-                    packet = next(packets)
-                except StopIteration:
-                    break
-                except av.FFmpegError as e:  # already reported by the scan
-                    state.errors.append((index + 1, None, f"demux: {_short(e)}"))
-                    break
-                index += 1
-                flush_packet = packet.size == 0 and packet.pts is None
-                if index in corrupt:
-                    state.skipped.append(index)
-                    if packet.pts is not None:
-                        state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
-                    continue
-                try:
-                    frames = packet.decode()
-                    ok = True
-                except av.FFmpegError as e:
-                    state.errors.append((index, _ms(packet.pts, tb), _short(e)))
-                    if packet.pts is not None:
-                        state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
-                    frames, ok = [], False
-                # decoder threads log at any time: every line is taken once, by the packet
-                # being decoded when it is seen (with frame threads, a few packets late)
-                ok = self._take_log(log, state, codec, index, _ms(packet.pts, tb)) and ok
-                if ok and not flush_packet:
-                    state.last_clean = index
-                for frame in frames:
-                    if not isinstance(frame, av.VideoFrame):
+            drained = False
+            try:
+                packets = container.demux(stream)
+                while True:
+                    try:
+                        packet = next(packets)
+                    except StopIteration:
+                        break
+                    except av.FFmpegError as e:  # already reported by the scan
+                        state.errors.append((index + 1, None, f"demux: {_short(e)}"))
+                        break
+                    index += 1
+                    drained = packet.size == 0 and packet.pts is None  # the flush packet
+                    if index in corrupt:
+                        state.skipped.append(index)
+                        if packet.pts is not None:
+                            state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
                         continue
-                    pts = _ms(frame.pts, tb)
-                    if frame.is_corrupt:  # FFmpeg flagged the frame as damaged
-                        state.errors.append((index, pts, "decoder flagged the frame corrupt"))
-                        if state.last_clean == index:
-                            state.last_clean = index - 1
-                    frame_index = len(pts_ms)
-                    pts_ms.append(pts)
-                    if on_frames is not None and sampler.keep(frame_index, pts):
-                        pending.append(
-                            pool.submit(_encode, frame, frame_index, pts, encoding, self.video_id)
-                        )
-                        collect(max_pending)
-            collect(0)
-            flush()
+                    try:
+                        frames = packet.decode()
+                        ok = True
+                    except av.FFmpegError as e:
+                        state.errors.append((index, _ms(packet.pts, tb), _short(e)))
+                        if packet.pts is not None:
+                            state.undecoded_pts.append(_ms(packet.pts, tb) or 0.0)
+                        frames, ok = [], False
+                    # decoder threads log at any time: every line is taken once, by the packet
+                    # being decoded when it is seen (with frame threads, a few packets late)
+                    ok = self._take_log(log, state, codec, index, _ms(packet.pts, tb)) and ok
+                    if ok and not drained:
+                        state.last_clean = index
+                    take(index, frames)
+                if not drained:  # the demuxer failed before its end-of-stream packet
+                    take(index, _drain(stream))
+                    drained = True
+                collect(0)
+                flush()
+            finally:
+                if not drained:
+                    _drain(stream)  # see _drain: never free a decoder that is still working
         self._take_log(log, state, codec, index, None)
         self.frames_decoded = len(pts_ms)
         truncated = bool(self.truncation)
@@ -513,6 +525,19 @@ def _encode(
         index, pts_ms, width, height, encoded.content, encoded.sha256, encoded.phash,
         encoding.media_type, video_id,
     )  # fmt: skip
+
+
+def _drain(stream: av.VideoStream) -> list[Any]:
+    """Flush the decoder and return the frames it still held; [] if it fails.
+
+    PyAV frees a codec context (joining FFmpeg's decoder threads) while holding the GIL, and a
+    decoder thread that logs an error waits for the GIL in PyAV's log callback: freeing a
+    decoder that still has packets in flight deadlocked. A drained decoder's threads are idle.
+    """
+    try:
+        return list(stream.decode(None))
+    except av.FFmpegError:
+        return []
 
 
 def _read_header(

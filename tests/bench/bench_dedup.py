@@ -8,7 +8,8 @@ against `imagehash.phash` over the same files in one process followed by a vecto
 all-pairs threshold search. Ours hashes as ingest does (`decode_verified(reduced=True)`, a
 DCT-scaled JPEG decode, then `phash64`) in a pool of `--workers` spawned processes (kept warm,
 as ingest's Ray workers are), searches the `HashIndex` at the policy's `max_distance` and
-settles candidates above `phash_distance` with thumbnails (made in the same pool). Best of
+confirms candidates above `phash_distance` with the second signal (ORB keypoints under a
+near-identity geometric check, thumbnails for smooth images; signatures made in the pool). Best of
 `--repeat` interleaved rounds. Quality: both matchers on `lakehouse.dedup.evalset`, imagehash
 at its own best threshold (best precision, then best recall), ours at the defaults.
 
@@ -34,6 +35,7 @@ import numpy as np
 from _common import DEFAULT_WORKDIR, Target, jpeg_dir, print_table, report
 
 from lakehouse.dedup import DedupParams, HashIndex, evalset
+from lakehouse.dedup.confirm import Signature, reduced_gray, signature
 from lakehouse.dedup.detect import near_duplicates
 from lakehouse.dedup.evaluate import (
     Scores,
@@ -43,8 +45,7 @@ from lakehouse.dedup.evaluate import (
     score,
     threshold_matches,
 )
-from lakehouse.dedup.thumbs import hash_gray, thumbnail
-from lakehouse.media import phash64
+from lakehouse.dedup.hashing import phash_of
 from lakehouse.samples import photos
 
 PAIR = tuple[int, int]
@@ -60,11 +61,11 @@ def _single_threaded_opencv() -> None:
 
 
 def _hash_files(paths: Sequence[str]) -> list[int]:
-    return [phash64(hash_gray(Path(p).read_bytes())) for p in paths]
+    return [phash_of(Path(p).read_bytes()) for p in paths]
 
 
-def _thumb_files(paths: Sequence[str]) -> list[np.ndarray]:
-    return [thumbnail(hash_gray(Path(p).read_bytes())) for p in paths]
+def _signature_files(paths: Sequence[str]) -> list[Signature]:
+    return [signature(reduced_gray(Path(p).read_bytes())) for p in paths]
 
 
 def _chunks(items: Sequence[Any], parts: int) -> list[Sequence[Any]]:
@@ -82,11 +83,11 @@ def ours(paths: list[str], pool: ProcessPoolExecutor, workers: int) -> tuple[flo
     hashes = np.array(parts, np.int64)
     index_of = {p: i for i, p in enumerate(paths)}
 
-    def thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
-        made = pool.map(_thumb_files, _chunks(list(ids), workers * 2))
-        return dict(zip(ids, (t for part in made for t in part), strict=True))
+    def signatures(ids: Sequence[str]) -> dict[str, Signature]:
+        made = pool.map(_signature_files, _chunks(list(ids), workers * 2))
+        return dict(zip(ids, (s for part in made for s in part), strict=True))
 
-    matches = near_duplicates(paths, hashes, DedupParams(), thumbs)
+    matches = near_duplicates(paths, hashes, DedupParams(), signatures)
     elapsed = time.perf_counter() - started
     return elapsed, {(index_of[m.duplicate_of], index_of[m.asset_id]) for m in matches}
 
@@ -153,14 +154,14 @@ def radius_sweep() -> None:
     """How the defaults were chosen: recall and false matches against the index radius."""
     images, alone_hashes = evalset.build(), our_hashes()
     rows = []
-    for k in (10, 12, 14, 16, 20):
+    for k in (10, 12, 14, 16, 20, 24):
         both = score(images, pipeline_matches(DedupParams(max_distance=k)))
         alone = score(images, threshold_matches(alone_hashes, k))
         fp_both, fp_alone = sum(both.false_matches.values()), sum(alone.false_matches.values())
         rows.append((k, both.precision, both.overall_recall, fp_both,
                      alone.precision, alone.overall_recall, fp_alone))  # fmt: skip
-    print("\nradius sweep on the labelled set (ours = pHash + thumbnails; pHash alone = ours, "
-          "without the thumbnail check)")  # fmt: skip
+    print("\nradius sweep on the labelled set (ours = pHash + second signal; pHash alone = ours "
+          "without it)")  # fmt: skip
     print_table(
         ["max_distance", "P ours", "R ours", "FP ours", "P pHash", "R pHash", "FP pHash"], rows
     )
@@ -194,7 +195,7 @@ def bench_pipeline(args: argparse.Namespace) -> tuple[list[Target], dict[str, An
     print_table(
         ["pipeline", "best s", "images/s", "pairs", "cross-photo pairs"],
         [
-            ("ours: reduced decode + phash64, index, thumbnails", min(ours_times), ours_rate,
+            ("ours: reduced decode + phash64, index, confirm", min(ours_times), ours_rate,
              len(ours_pairs), cross_photo(ours_pairs, args.first_seed)),
             (f"imagehash.phash + all-pairs <= {k} bits", min(base_times), base_rate,
              len(base_pairs), cross_photo(base_pairs, args.first_seed)),

@@ -14,13 +14,13 @@ from lakehouse.dedup import (
     exact_duplicates,
     near_duplicates,
     run_dedup,
+    signatures_from_content,
     split_leakage,
-    thumbs_from_content,
 )
-from lakehouse.dedup.detect import PHASH, PHASH_THUMB, Match, candidate_pairs
+from lakehouse.dedup.confirm import Signature, reduced_gray, signature
+from lakehouse.dedup.detect import PHASH, Match, candidate_pairs
 from lakehouse.dedup.evalset import build
-from lakehouse.dedup.thumbs import hash_gray, thumbnail
-from lakehouse.media import phash64
+from lakehouse.dedup.hashing import phash_of
 from lakehouse.schema import DUPLICATES_SCHEMA
 
 
@@ -57,27 +57,28 @@ def test_close_pairs_need_no_thumbnail_and_point_to_the_earlier_asset() -> None:
     assert matches == [Match("later", "first", 1, PHASH)]
 
 
-def test_farther_pairs_are_settled_by_thumbnails_of_only_their_assets() -> None:
-    asked: list[str] = []
-    same, different = np.full((32, 32), 0.0, np.float32), np.full((32, 32), 0.0, np.float32)
-    same[8:20, 4:30] = 200.0
-    different[4:30, 8:12] = 200.0
+def signatures_of(*names: str) -> dict[str, Signature]:
+    images = {im.name: im for im in build()}
+    return {name: signature(reduced_gray(images[name].data)) for name in names}
 
-    def thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
+
+def test_farther_pairs_are_confirmed_with_signatures_of_only_their_assets() -> None:
+    names = ["coffee/full/original", "coffee/full/crop_5_corner", "coffee/tl/original", "x"]
+    loaded = signatures_of(*names[:3])
+    asked: list[str] = []
+
+    def signatures(ids: Sequence[str]) -> dict[str, Signature]:
         asked.extend(ids)
-        return {"a": same, "b": same.copy(), "c": different, "d": different}
+        return {i: loaded[i] for i in ids if i in loaded}
 
     hashes = np.array([0, bits(*range(6)), bits(*range(30, 36)), bits(*range(60, 64))])
-    params = DedupParams(phash_distance=2, max_distance=6, min_similarity=0.9)
-    matches = near_duplicates(["a", "b", "c", "e"], hashes, params, thumbs)
-    assert matches == [Match("b", "a", 6, PHASH_THUMB, 1.0)]
-    assert sorted(asked) == ["a", "b", "c", "e"]  # a-c (6 bits) and a-e (4) are candidates too
-
-
-def test_missing_thumbnails_mean_no_match() -> None:
-    params = DedupParams(phash_distance=0, max_distance=4)
-    hashes = np.array([0, bits(1, 2)])
-    assert near_duplicates(["a", "b"], hashes, params, lambda ids: {}) == []
+    params = DedupParams(phash_distance=2, max_distance=6)
+    matches = near_duplicates(names, hashes, params, signatures)
+    assert [(m.asset_id, m.duplicate_of, m.distance, m.method) for m in matches] == [
+        ("coffee/full/crop_5_corner", "coffee/full/original", 6, "phash+orb")
+    ]
+    assert matches[0].score is not None and matches[0].score >= params.min_inliers
+    assert sorted(asked) == sorted(names)  # the other two are 6 and 4 bits from the first
 
 
 def test_incremental_run_finds_exactly_the_pairs_with_new_assets() -> None:
@@ -102,13 +103,13 @@ def test_run_dedup_rows_match_the_duplicates_schema() -> None:
     images = [im for im in build() if im.group == "coffee/full"][:4]  # original + 3 variants
     data = {im.name: im.data for im in images}
     ids = [im.name for im in images]
-    hashes = np.array([phash64(hash_gray(data[i])) for i in ids], np.int64)
-    thumbs = thumbs_from_content(lambda wanted: {i: data[i] for i in wanted} | {"x": b"junk"})
+    hashes = np.array([phash_of(data[i]) for i in ids], np.int64)
+    loader = signatures_from_content(lambda wanted: {i: data[i] for i in wanted} | {"x": b"junk"})
     result = run_dedup(
         ids,
         hashes,
         DedupParams(),
-        thumbs,
+        loader,
         sources=[("s", "a.jpg"), ("s", "b.jpg")],
         splits={ids[0]: "train", ids[1]: "val"},
     )
@@ -130,12 +131,10 @@ def test_run_dedup_rows_match_the_duplicates_schema() -> None:
     assert sum(summary["near_duplicates"].values()) == len(result.matches)
 
 
-def test_thumbnail_loader_skips_undecodable_bytes() -> None:
+def test_signature_loader_skips_undecodable_bytes() -> None:
     jpeg = build()[0].data
-    load = thumbs_from_content(lambda ids: {"good": jpeg, "cut": jpeg[:500], "text": b"hi"})
-    loaded = load(["good", "cut", "text"])
-    assert list(loaded) == ["good"]
-    assert loaded["good"].shape == thumbnail(hash_gray(jpeg)).shape
+    load = signatures_from_content(lambda ids: {"good": jpeg, "text": b"hi", "empty": b""})
+    assert list(load(["good", "text", "empty"])) == ["good"]
 
 
 def test_mismatched_inputs_are_refused() -> None:
