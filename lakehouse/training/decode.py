@@ -52,7 +52,9 @@ def decode_images(
         rows["exif_orientation"].to_pylist(),
         strict=True,
     )
-    out = np.empty((len(contents), resize[1], resize[0], channels), np.uint8) if resize else []
+    out: np.ndarray | list[np.ndarray] = []
+    if resize is not None:
+        out = np.empty((len(contents), resize[1], resize[0], channels), np.uint8)
     for i, (fmt, width, height, orientation) in enumerate(sizes):
         scale = _reduction(fmt, width, height, orientation, resize)
         flags = (_GRAY if mode == "gray" else _COLOR)[scale]

@@ -91,8 +91,14 @@ def export_hf(
     hf, served = _build(lake, dataset, ref, snapshot_id, version_id, options, None)
     hf.save_to_disk(str(target))
     (target / PROVENANCE_FILE).write_text(json.dumps(served.to_dict(), indent=2) + "\n")
-    lake.control.record("export-hf", dataset, str(target), "ok",
-                        {"version_id": served.version_id, "rows": len(hf)}, lake.actor)
+    lake.control.record(
+        "export-hf",
+        dataset,
+        str(target),
+        "ok",
+        {"version_id": served.version_id, "rows": len(hf)},
+        lake.actor,
+    )
     return HFExportReport(str(target), len(hf), served)
 
 

@@ -170,8 +170,13 @@ class _Coco:
         self.categories: dict[str, int] = {}
 
     def add(
-        self, index: int, name: str, sha256: str, row: dict[str, Any],
-        features: datasets.Features, split: str | None,
+        self,
+        index: int,
+        name: str,
+        sha256: str,
+        row: dict[str, Any],
+        features: datasets.Features,
+        split: str | None,
     ) -> None:
         """One image and its labels; `split` (a DatasetDict key) else the labels' own split."""
         entry: dict[str, Any] = {"id": index, "file_name": name, "sha256": sha256}
@@ -209,8 +214,9 @@ def _labels(
         value = row.get(column)
         if isinstance(value, dict):  # a dict of lists (the older Sequence-of-dict layout)
             keys = list(value)
-            value = [dict(zip(keys, items, strict=True)) for items in zip(*value.values(),
-                                                                          strict=True)]
+            value = [
+                dict(zip(keys, items, strict=True)) for items in zip(*value.values(), strict=True)
+            ]
         for label in value or []:
             name = label.get("category", label.get("label"))
             yield _class_name(name, features, column), label.get("bbox"), label.get("split")

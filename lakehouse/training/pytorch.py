@@ -58,8 +58,11 @@ def samples(block: pa.Table) -> Iterator[dict[str, Any]]:
 
 
 def _values(array: pa.Array) -> Any:
-    if isinstance(array.type, pa.ExtensionType) or pa.types.is_integer(array.type) or \
-            pa.types.is_floating(array.type):
+    if (
+        isinstance(array.type, pa.ExtensionType)
+        or pa.types.is_integer(array.type)
+        or pa.types.is_floating(array.type)
+    ):
         return array.to_numpy(zero_copy_only=False)
     return array.to_pylist()
 
@@ -83,8 +86,9 @@ def torch_dataset(
     block_bytes: int = BLOCK_BYTES,
 ) -> LakehouseIterableDataset:
     """A `torch.utils.data.IterableDataset` of one version; arguments as for `ray_dataset`."""
-    options = ReadOptions.build(columns, decode, resize, shuffle_seed, filter, task_bytes,
-                                block_bytes)
+    options = ReadOptions.build(
+        columns, decode, resize, shuffle_seed, filter, task_bytes, block_bytes
+    )
     lake, plan = plan_version(lake, settings, dataset, ref, snapshot_id, version_id, options)
     record_served(lake, plan, "torch")
     return LakehouseIterableDataset(plan, rank, world_size)

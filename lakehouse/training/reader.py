@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.io import FileIO
@@ -59,7 +60,7 @@ def _block(rows: pa.Table, annotations: pa.Array | None, options: ReadOptions) -
     return pa.table(columns)
 
 
-def _tensor(pixels: object) -> pa.Array:
+def _tensor(pixels: np.ndarray | list[np.ndarray]) -> pa.Array:
     """Pixels as Ray's Arrow tensor column (zero-copy from one contiguous array when resized)."""
     from ray.data.extensions import ArrowTensorArray
 

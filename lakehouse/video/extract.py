@@ -613,6 +613,8 @@ def _truncation(header: _Header, scan: _Scan, byte_size: int) -> str:
         why.append(f"packets point past the end of the file ({byte_size} bytes)")
     if scan.demux_error:
         why.append(f"demuxer failed {scan.demux_error}")
+    if header.duration_s and not scan.packets:
+        why.append(f"no packets in a declared {header.duration_s * 1000:.1f} ms")
     if header.duration_s and scan.end_ms is not None and scan.start_ms is not None:
         positive = sorted(b - a for a, b in itertools.pairwise(sorted(scan.pts_ms)) if b > a)
         interval = positive[len(positive) // 2] if positive else 0.0

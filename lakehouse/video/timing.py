@@ -87,8 +87,9 @@ def analyse_timestamps(
     checks themselves use the median interval, which a container cannot misdeclare.
     `undecoded_pts_ms` are timestamps of frames the container holds but that failed to decode:
     they fill the timeline (a decode error is not also a dropped frame) but are not ordered.
-    Gaps among the last `tail_grace` frames of the timeline are not counted: in a truncated
-    stream the last packets present may be frames shown after packets that were cut off.
+    Gaps and frame-rate variation among the last `tail_grace` frames of the timeline are not
+    counted: in a truncated stream the last packets present may be frames shown after packets
+    that were cut off.
     """
     events: list[str] = []
     known: list[tuple[float, int]] = []
@@ -117,7 +118,9 @@ def analyse_timestamps(
     intervals = [b[0] - a[0] for a, b in itertools.pairwise(timeline)]
     positive = sorted(i for i in intervals if i > 0)
     median = _median(positive)
-    p95 = positive[math.ceil(0.95 * len(positive)) - 1] if positive else None
+    # intervals ending among the last `tail_grace` frames count for the median only
+    checked = sorted(i for i in intervals[: max(0, len(intervals) - tail_grace)] if i > 0)
+    p95 = checked[math.ceil(0.95 * len(checked)) - 1] if checked else None
     dropped: list[DroppedFrames] = []
     if median is not None:
         counted = len(timeline) - tail_grace

@@ -53,8 +53,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS target")
     parser.add_argument("--n-rss-small", type=int, default=2000)
     parser.add_argument("--n-rss-large", type=int, default=20000)
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "loader",
-                        help=f"cached images and lakehouse (default {DEFAULT_WORKDIR}/loader)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR / "loader",
+        help=f"cached images and lakehouse (default {DEFAULT_WORKDIR}/loader)",
+    )
     parser.add_argument("--json", type=Path, help="also write the final JSON line to this file")
     parser.add_argument("--rss-child", metavar="REF", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -81,21 +85,25 @@ def _transform(image: np.ndarray) -> np.ndarray:
 
 def lakehouse_loader(lake: Lakehouse, ref: str, batch_size: int) -> int:
     ds = ray_dataset("bench", ref=ref, lake=lake, columns=["image"], decode="rgb", resize=SIZE)
-    return sum(len(b["image"]) for b in ds.iter_batches(batch_size=batch_size,
-                                                         batch_format="numpy"))
+    return sum(
+        len(b["image"]) for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy")
+    )
 
 
 def ray_read_images(directory: Path, batch_size: int) -> int:
     import ray.data
 
     ds = ray.data.read_images(str(directory), mode="RGB", size=SIZE)
-    return sum(len(b["image"]) for b in ds.iter_batches(batch_size=batch_size,
-                                                         batch_format="numpy"))
+    return sum(
+        len(b["image"]) for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy")
+    )
 
 
 def single_process(files: list[Path], flags: int = cv2.IMREAD_COLOR) -> int:
     for path in files:
         image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), flags)
+        if image is None:
+            raise RuntimeError(f"{path} does not decode")
         cv2.cvtColor(_transform(image), cv2.COLOR_BGR2RGB)
     return len(files)
 
@@ -117,9 +125,18 @@ def rss_child(workdir: Path, ref: str) -> int:
     with WorkerMemory() as workers:
         seconds, rows = timed(lambda: lakehouse_loader(lake, ref, 256))
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps({"ref": ref, "rows": rows, "seconds": seconds, "driver_peak": driver,
-                      "workers_peak_total": workers.peak_total,
-                      "worker_peak_single": workers.peak_single}))
+    print(
+        json.dumps(
+            {
+                "ref": ref,
+                "rows": rows,
+                "seconds": seconds,
+                "driver_peak": driver,
+                "workers_peak_total": workers.peak_total,
+                "worker_peak_single": workers.peak_single,
+            }
+        )
+    )
     return 0
 
 
@@ -156,30 +173,46 @@ def main(argv: list[str] | None = None) -> int:
             if round_:  # the first round warms up
                 seconds[name].append(elapsed)
     rate = {name: args.n / min(times) for name, times in seconds.items()}
-    print(f"{args.n} 640x480 JPEGs -> RGB {SIZE[0]}x{SIZE[1]}; best of {args.repeat} rounds; "
-          f"load average {Path('/proc/loadavg').read_text().split()[0]}")
+    print(
+        f"{args.n} 640x480 JPEGs -> RGB {SIZE[0]}x{SIZE[1]}; best of {args.repeat} rounds; "
+        f"load average {Path('/proc/loadavg').read_text().split()[0]}"
+    )
     print()
-    print_table(["loader", "best s", "images/s", "lakehouse / this"], [
-        (name, min(seconds[name]), rate[name], rate["lakehouse"] / rate[name]) for name in runs
-    ])
+    print_table(
+        ["loader", "best s", "images/s", "lakehouse / this"],
+        [(name, min(seconds[name]), rate[name], rate["lakehouse"] / rate[name]) for name in runs],
+    )
     targets = [
-        Target(f"lakehouse / {name} images/s", rate["lakehouse"] / rate[name], ">=",
-               TARGETS[name])
+        Target(f"lakehouse / {name} images/s", rate["lakehouse"] / rate[name], ">=", TARGETS[name])
         for name in ("read_images", "single", "huggingface")
     ]
     measurements: dict[str, Any] = {"n": args.n, "seconds": seconds, "images_per_s": rate}
     if not args.skip_rss:
-        small, large = (run_rss_child(args.workdir, f"n{n}")
-                        for n in (args.n_rss_small, args.n_rss_large))
+        small, large = (
+            run_rss_child(args.workdir, f"n{n}") for n in (args.n_rss_small, args.n_rss_large)
+        )
         print()
-        print_table(["images", "seconds", "driver peak MB", "workers peak MB (sum)",
-                     "largest worker MB"], [
-            (r["rows"], r["seconds"], r["driver_peak"] / 2**20, r["workers_peak_total"] / 2**20,
-             r["worker_peak_single"] / 2**20) for r in (small, large)
-        ])
-        targets.append(Target(
-            f"driver peak RSS {args.n_rss_large} / {args.n_rss_small} images",
-            large["driver_peak"] / small["driver_peak"], "<=", TARGETS["rss"]))
+        print_table(
+            ["images", "seconds", "driver peak MB", "workers peak MB (sum)", "largest worker MB"],
+            [
+                (
+                    r["rows"],
+                    r["seconds"],
+                    r["driver_peak"] / 2**20,
+                    r["workers_peak_total"] / 2**20,
+                    r["worker_peak_single"] / 2**20,
+                )
+                for r in (small, large)
+            ],
+        )
+        targets.append(
+            Target(
+                f"driver peak RSS {args.n_rss_large} / {args.n_rss_small} images",
+                large["driver_peak"] / small["driver_peak"],
+                "<=",
+                TARGETS["rss"],
+            )
+        )
         measurements["rss"] = [small, large]
     return report("loader", targets, measurements, args.json)
 

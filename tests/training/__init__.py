@@ -56,13 +56,15 @@ def build_street(home: Path) -> Street:
     expected: dict[str, list[dict]] = {a: [] for a in {*first, *second}}
     for row in sorted(labels, key=lambda r: r["annotation_id"]):
         box = row["bbox"]
-        expected[row["asset_id"]].append({
-            "annotation_id": row["annotation_id"],
-            "category": row["category"],
-            "category_id": row["category_id"],
-            "bbox": [box["x"], box["y"], box["w"], box["h"]] if box else None,
-            "split": row["split"],
-        })
+        expected[row["asset_id"]].append(
+            {
+                "annotation_id": row["annotation_id"],
+                "category": row["category"],
+                "category_id": row["category_id"],
+                "bbox": [box["x"], box["y"], box["w"], box["h"]] if box else None,
+                "split": row["split"],
+            }
+        )
     return Street(lake, frozenset(first), frozenset({*first, *second}), expected)
 
 
@@ -72,23 +74,26 @@ def label_rows(asset_ids: list[str]) -> list[dict]:
     rows = []
     for index, asset_id in enumerate(asset_ids):
         split = "val" if index % 4 == 0 else "train"
-        labels = [(CATEGORIES[index % 3], {"x": 1.0, "y": 2.0, "w": 10.0 + index, "h": 20.0})]
+        first = {"x": 1.0, "y": 2.0, "w": 10.0 + index, "h": 20.0}
+        labels: list[tuple[str, dict[str, float] | None]] = [(CATEGORIES[index % 3], first)]
         if index % 3 == 0:
             labels.append(("scene", None))
         for number, (category, box) in enumerate(labels):
-            rows.append({
-                "annotation_id": f"{asset_id[:12]}-{number}",
-                "asset_id": asset_id,
-                "category": category,
-                "category_id": ([*CATEGORIES, "scene"]).index(category),
-                "bbox": box,
-                "attrs": None,
-                "source": "test",
-                "split": split,
-                "content_sha256": hashlib.sha256(f"{category}{box}".encode()).hexdigest(),
-                "ingest_id": "test-labels",
-                "created_at": now,
-            })
+            rows.append(
+                {
+                    "annotation_id": f"{asset_id[:12]}-{number}",
+                    "asset_id": asset_id,
+                    "category": category,
+                    "category_id": ([*CATEGORIES, "scene"]).index(category),
+                    "bbox": box,
+                    "attrs": None,
+                    "source": "test",
+                    "split": split,
+                    "content_sha256": hashlib.sha256(f"{category}{box}".encode()).hexdigest(),
+                    "ingest_id": "test-labels",
+                    "created_at": now,
+                }
+            )
     return rows
 
 
@@ -96,7 +101,23 @@ def publish_labels(lake: Lakehouse, dataset: str, rows: list[dict]) -> None:
     fork = lake.resolve(dataset)
     branch = "lakehouse-test-labels"
     data = pa.Table.from_pylist(rows, schema=ANNOTATIONS_SCHEMA.as_arrow())
-    iceberg.append(lake.catalog, f"{dataset}.{ANNOTATIONS}", data, branch,
-                   {"lakehouse.operation": "labels"}, fork_from=fork.snapshots[ANNOTATIONS])
-    publish_work_branch(lake.catalog, lake.control, dataset, branch, fork, "main", "labels",
-                        "test labels", "tester", {})
+    iceberg.append(
+        lake.catalog,
+        f"{dataset}.{ANNOTATIONS}",
+        data,
+        branch,
+        {"lakehouse.operation": "labels"},
+        fork_from=fork.snapshots[ANNOTATIONS],
+    )
+    publish_work_branch(
+        lake.catalog,
+        lake.control,
+        dataset,
+        branch,
+        fork,
+        "main",
+        "labels",
+        "test labels",
+        "tester",
+        {},
+    )

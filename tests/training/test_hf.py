@@ -28,7 +28,7 @@ def _raw(hf: datasets.Dataset) -> datasets.Dataset:
 def test_a_version_becomes_an_hf_dataset_of_original_bytes_and_labels(street: Street) -> None:
     hf = to_hf_dataset("street", lake=street.lake, ref="v2")
     assert isinstance(hf.features["image"], datasets.Image)
-    assert last_served().loader == "huggingface"  # type: ignore[union-attr]
+    assert last_served().loader == "huggingface"
     rows = _raw(hf).to_list()
     assert {r["asset_id"] for r in rows} == street.all_ids
     for row in rows:
@@ -68,27 +68,40 @@ def test_export_then_import_keeps_every_byte_and_stages_the_labels(
     found: dict[str, list] = {a: [] for a in street.all_ids}
     for annotation in coco["annotations"]:
         found[sha_of[annotation["image_id"]]].append(
-            (names[annotation["category_id"]], annotation.get("bbox")))
-    assert found == {a: [(x["category"], x["bbox"]) for x in labels]
-                     for a, labels in street.labels.items()}
+            (names[annotation["category_id"]], annotation.get("bbox"))
+        )
+    assert found == {
+        a: [(x["category"], x["bbox"]) for x in labels] for a, labels in street.labels.items()
+    }
     assert {i["split"] for i in coco["images"]} == {"train", "val"}
 
 
 def test_corrupt_images_in_an_hf_dataset_end_quarantined_with_reasons(street: Street) -> None:
-    images = [make_jpeg(900, size=SIZE), truncated_jpeg(), random_bytes(), b"",
-              make_jpeg(901, size=SIZE)]
+    images = [
+        make_jpeg(900, size=SIZE),
+        truncated_jpeg(),
+        random_bytes(),
+        b"",
+        make_jpeg(901, size=SIZE),
+    ]
     hf = datasets.Dataset.from_dict(
-        {"image": [{"bytes": b, "path": None} for b in images],
-         "id": ["good-a", "cut", "noise", "empty", "good-b"]},
+        {
+            "image": [{"bytes": b, "path": None} for b in images],
+            "id": ["good-a", "cut", "noise", "empty", "good-b"],
+        },
         features=datasets.Features({"image": datasets.Image(), "id": datasets.Value("string")}),
     )
     report = from_hf_dataset(hf, "imported", street.lake)
     assert report.ingest.counts["added"] == 2 and report.ingest.counts["quarantined"] == 3
     ledger = street.lake.sql(
         "SELECT s.rel_path, s.outcome, q.reasons FROM sources s "
-        "LEFT JOIN quarantine q ON s.quarantine_id = q.quarantine_id", "imported"
+        "LEFT JOIN quarantine q ON s.quarantine_id = q.quarantine_id",
+        "imported",
     ).to_dicts()
     reasons = {row["rel_path"]: row["reasons"] for row in ledger if row["outcome"] == "quarantined"}
-    assert reasons == {"00000001_cut.jpg": ["truncated"], "00000002_noise.jpg": ["not_an_image"],
-                       "00000003_empty.jpg": ["empty_file"]}
+    assert reasons == {
+        "00000001_cut.jpg": ["truncated"],
+        "00000002_noise.jpg": ["not_an_image"],
+        "00000003_empty.jpg": ["empty_file"],
+    }
     assert len(ledger) == 5 and report.labels_pending == 0

@@ -136,6 +136,9 @@ def test_tail_grace_ignores_gaps_at_the_end_only():
     del pts[27]  # a hole two frames before the end
     assert analyse_timestamps(pts, 30.0, DEFAULT).violations == ("dropped_frames",)
     assert analyse_timestamps(pts, 30.0, DEFAULT, tail_grace=4).violations == ()
+    vfr = stamps(30)
+    vfr[-3:] = [vfr[-4] + 100, vfr[-4] + 200, vfr[-4] + 300]  # slow, then cut: not VFR
+    assert analyse_timestamps(vfr, 30.0, DEFAULT, tail_grace=4).violations == ()
     early = stamps(30)
     del early[5]
     assert analyse_timestamps(early, 30.0, DEFAULT, tail_grace=4).violations == ("dropped_frames",)
