@@ -244,6 +244,20 @@ def write_truncated_mkv(
     return path
 
 
+def write_broken_index_mp4(
+    path: str | Path, frames: int = 60, size: tuple[int, int] = SMALL
+) -> Path:
+    """Faststart H.264 MP4 whose sample-size table (stsz) says packet 49 holds ~1 GB: the
+    demuxer fails there ("Cannot allocate memory") with the decoder mid-stream. Found by
+    fuzzing: freeing a decoder in that state once deadlocked (see lakehouse.video.extract)."""
+    path = write_mp4(path, frames, size=size, faststart=True)
+    data = bytearray(path.read_bytes())
+    stsz = data.index(b"stsz") - 4  # box size, 'stsz', version+flags, sample size, count
+    data[stsz + 215 : stsz + 223] = bytes.fromhex("cc3aa742837726a8")
+    path.write_bytes(bytes(data))
+    return path
+
+
 def write_damaged_avi(
     path: str | Path, frame: int = 30, frames: int = 60, size: tuple[int, int] = SMALL
 ) -> Path:
@@ -342,6 +356,8 @@ VIDEO_CASES: tuple[VideoCase, ...] = (
     VideoCase("truncated_index_end", "cut.mp4", lambda p: write_truncated_mp4(p, "end"),
               "corrupt", ("unreadable_container",)),
     VideoCase("truncated_mkv", "cut.mkv", write_truncated_mkv, "corrupt", ("truncated_stream",)),
+    VideoCase("broken_index", "bad_stsz.mp4", write_broken_index_mp4, "corrupt",
+              ("truncated_stream",)),
     VideoCase("damaged_avi", "damaged.avi", write_damaged_avi, "corrupt",
               ("decode_error_mid_stream",)),
     VideoCase("damaged_mp4", "damaged.mp4", write_damaged_mp4, "corrupt",

@@ -9,8 +9,13 @@ of the XOR. Nothing is compared all-pairs, and the result is exact.
 
 m = k + 1 with exact substring matches (r_t = 0) is the textbook special case, but with k near
 10 it makes 5-6 bit substrings whose buckets hold n/50 hashes each: the candidate count grows
-as n^2. So m is chosen per query from a cost model (probes + candidates); substrings are kept
-near log2(n) bits, which keeps the buckets near one hash and the work near-linear in n.
+as n^2 (10^11 at a million hashes). So m is chosen per search from a cost model (probes +
+candidates), which keeps substrings near log2(n) bits and buckets near one hash. What still
+grows is the number of probes per hash, with k and with log2(n): on uniform random hashes the
+total work is about n^(1 + H(k/64)) (H the binary entropy), near-linear only for small k.
+Measured, 1M / 100k uniform hashes: 8x the CPU time at k = 4, 26x at k = 8, 51x at k = 14
+(where the answer itself, random pairs that close, grows 96x). An incremental search of 10k
+new hashes against 1M stored ones costs 0.6 s at k = 8, 11 s at k = 14.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import numpy as np
 _MIN_TABLES = 3  # keeps every substring <= 22 bits: direct-address offsets stay <= 32 MB
 _PROBE_CHUNK = 1 << 22  # probe keys materialised at once
 _CANDIDATE_CHUNK = 1 << 23  # candidate pairs materialised at once
-_CANDIDATE_COST = 1.5  # a verified candidate costs about this many probes (measured)
+_CANDIDATE_COST = 1.5  # a verified candidate costs about this many probes (rough; flat optimum)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ def run_dedup(
 
     `ids`/`hashes`: every stored asset with a pHash, earliest first; with `new_from` > 0 only
     pairs involving positions >= new_from (assets added since the last run) are searched.
-    `sources`: (asset_id, source_uri) ledger rows. `splits`: asset_id -> split, to report
+    `sources`: (asset_id, source_uri) ledger rows of the assets to report: all of them in a
+    full run, in an incremental run all rows of the assets that gained a source since the last
+    run (so earlier exact rows are not written again). `splits`: asset_id -> split, to report
     near duplicates that straddle splits (train/val leakage).
     """
     matches = near_duplicates(ids, hashes, params, signatures, new_from)

@@ -3,14 +3,17 @@
 Defaults were measured on `lakehouse.dedup.evalset` (tests/bench/bench_dedup.py prints the
 tables). There, every re-encode, resize, PNG/JPEG switch, brightness, contrast and noise
 variant lies within 6 pHash bits of its original, 1-3 degree rotations within 10, 5% crops
-within 12 (centred) or 20 (off one corner), and the closest hard negative is 14 bits away. But
-in a collection of overlapping crops of a few photos (the benchmark's `make_jpeg` images),
-different photos already meet at 4 bits: pHash alone is trusted only up to `phash_distance`
-= 2. Above it the aligned thumbnail correlation decides; it is >= 0.935 for every labelled
-positive and <= 0.843 for every negative within 22 bits, hence `min_similarity` = 0.89.
-`max_distance` = 14 gives recall 0.988 at precision 1.0 (pHash alone at its best threshold,
-12, reaches 0.980); 16 gives 0.996 and 20 gives 1.0, at a cost: exact search over n uniform
-hashes grows like n^(1 + H(k/64)) (H the binary entropy), ~2x per 2 bits at a million assets.
+within 12 (centred) or 20 (off one corner); the closest hard negative is 14 bits away. But in
+a collection of overlapping crops of a few photos (the benchmark's `make_jpeg` images),
+different photos meet at 4 bits already: pHash alone is trusted up to `phash_distance` = 2.
+Above it the second signal decides (`lakehouse.dedup.confirm`). Keypoint inliers under the
+near-identity check: >= 24 for every labelled positive, <= 4 for every negative (labelled set
+within 22 bits, collection pairs of different photos within 16), hence `min_inliers` = 12.
+Thumbnail correlation, for images too smooth for keypoints: >= 0.964 for positives, <= 0.930
+for negatives, hence `min_similarity` = 0.95. `max_distance` = 14 gives recall 0.988 at
+precision 1.0 (pHash alone at its best threshold, 12: 0.980); 16 gives 0.996 and 20 gives 1.0,
+still at precision 1.0, but the index costs more: exact search over n uniform hashes grows
+like n^(1 + H(k/64)) (H the binary entropy), ~2x per 2 bits at a million assets.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ class DedupParams:
     """Thresholds of near-duplicate detection.
 
     - `phash_distance`: pairs within this many pHash bits are duplicates on pHash alone
-    - `max_distance`: pairs up to this distance are candidates; above `phash_distance` they
-      are duplicates only if their thumbnails correlate at least `min_similarity`
+    - `max_distance`: pairs up to this distance are candidates (the index radius); above
+      `phash_distance` they must pass the second signal:
+    - `min_inliers`: keypoint matches consistent with a near-identity transform, or, for
+      images with too few keypoints, `min_similarity`: the aligned thumbnail correlation
     """
 
     phash_distance: int = 2

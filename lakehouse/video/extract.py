@@ -165,7 +165,7 @@ def sha256_file(path: str) -> str:
 
 
 def process_video(
-    path: str,
+    path: str | os.PathLike[str],
     policy: VideoPolicy,
     on_frames: Callable[[list[Frame]], None],
     batch_frames: int = 32,
@@ -185,6 +185,7 @@ def process_video(
     """
     if batch_frames < 1:
         raise ValueError("batch_frames must be >= 1")
+    path = os.fspath(path)
     byte_size = os.stat(path).st_size
     video_id = sha256_file(path)
     with open(path, "rb") as f:

@@ -192,13 +192,19 @@ def main() -> int:
     print_table(
         ["pipeline", "frames/s", "x baseline", "CPU ms/frame", f"x ceiling ({cores} cores)"],
         [
-            (name, rate, rate / rates[baseline], cpu[name], cores * cpu[baseline] / cpu[name])
+            (
+                name,
+                rate,
+                rate / rates[baseline],
+                cpu[name],
+                ceiling(cores, cpu[name], rates[baseline]),
+            )
             for name, rate in rates.items()
         ],
     )
     print(
-        "x ceiling: the best ratio the CPU cost allows, cores x baseline CPU / pipeline CPU "
-        "(the baseline runs on one core); load-independent, unlike the wall-clock ratio"
+        f"x ceiling: the best ratio the CPU cost allows, ({cores} cores / CPU per frame) / "
+        "baseline frames/s: what the pipeline would reach using every core fully"
     )
     print(f"load average after the runs: {_loadavg()}")
     encoders = encoder_costs(path) if args.encoders else []
@@ -218,6 +224,11 @@ def main() -> int:
         "frames_per_s": {name: round(rate, 1) for name, rate in rates.items()},
     }
     return report("video", targets, measurements, args.json)
+
+
+def ceiling(cores: int, cpu_ms_per_frame: float, baseline_fps: float) -> float:
+    """Frames/s ratio reachable with `cores` fully busy at `cpu_ms_per_frame`."""
+    return cores * 1000 / cpu_ms_per_frame / baseline_fps
 
 
 def _loadavg() -> str:

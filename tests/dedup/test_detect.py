@@ -46,14 +46,14 @@ def bits(*positions: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def no_thumbs(ids: Sequence[str]) -> dict[str, np.ndarray]:
-    raise AssertionError(f"thumbnails were asked for {list(ids)}")
+def no_signatures(ids: Sequence[str]) -> dict[str, Signature]:
+    raise AssertionError(f"signatures were asked for {list(ids)}")
 
 
-def test_close_pairs_need_no_thumbnail_and_point_to_the_earlier_asset() -> None:
+def test_close_pairs_need_no_second_signal_and_point_to_the_earlier_asset() -> None:
     hashes = np.array([bits(1, 2, 3), bits(50), bits(1, 2), bits(50, 51, 52, 53, 54, 55)])
     params = DedupParams(phash_distance=2, max_distance=2)
-    matches = near_duplicates(["first", "other", "later", "far"], hashes, params, no_thumbs)
+    matches = near_duplicates(["first", "other", "later", "far"], hashes, params, no_signatures)
     assert matches == [Match("later", "first", 1, PHASH)]
 
 
@@ -139,4 +139,4 @@ def test_signature_loader_skips_undecodable_bytes() -> None:
 
 def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="2 ids but 1 hashes"):
-        near_duplicates(["a", "b"], np.array([0]), DedupParams(), no_thumbs)
+        near_duplicates(["a", "b"], np.array([0]), DedupParams(), no_signatures)

@@ -62,18 +62,13 @@ def test_query_equals_brute_force(k: int) -> None:
     assert found == brute_pairs(queries, stored, k, upper=False)
 
 
-def test_every_table_layout_is_exact() -> None:
+@pytest.mark.parametrize("m", range(3, 11))
+def test_every_table_layout_is_exact(m: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Force each substring count the cost model may pick, not only the one it picks here."""
     hashes = with_near_duplicates(7, 800, 9)
-    expected = brute_pairs(hashes, hashes, 9, upper=True)
-    for m in range(3, 11):
-        original = index_module.choose_tables
-        index_module.choose_tables = lambda n_query, n_index, k, m=m: m
-        try:
-            found = as_set(HashIndex().build(np.arange(len(hashes)), hashes).self_pairs(9))
-        finally:
-            index_module.choose_tables = original
-        assert found == expected, f"m={m}"
+    monkeypatch.setattr(index_module, "choose_tables", lambda n_query, n_index, k: m)
+    found = as_set(HashIndex().build(np.arange(len(hashes)), hashes).self_pairs(9))
+    assert found == brute_pairs(hashes, hashes, 9, upper=True)
 
 
 def test_small_chunks_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:

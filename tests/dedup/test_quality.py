@@ -42,7 +42,7 @@ def test_hard_negatives_never_match(default_scores: Scores) -> None:
     assert default_scores.false_matches == {"crop_offset": 0, "similar_colour": 0, "distinct": 0}
 
 
-def test_the_thumbnail_check_is_what_keeps_the_wide_radius_precise() -> None:
+def test_the_second_signal_is_what_keeps_the_wide_radius_precise() -> None:
     """pHash alone at the same radius matches a negative; the two-signal pipeline does not."""
     radius = DedupParams().max_distance
     alone = score(evalset.build(), threshold_matches(our_hashes(), radius))

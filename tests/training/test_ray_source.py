@@ -39,7 +39,7 @@ def served(ds: ray.data.Dataset) -> list[tuple[str, str]]:
 
 
 def test_same_seed_gives_same_order_and_bytes_across_runs_and_parallelism(street: Street) -> None:
-    def run(seed: int | None, **ray_options: Any) -> list[tuple[str, str]]:
+    def run(seed: int | None, epochs: int = 1, **ray_options: Any) -> list[tuple[str, str]]:
         ds = ray_dataset(
             "street",
             lake=street.lake,
@@ -49,9 +49,11 @@ def test_same_seed_gives_same_order_and_bytes_across_runs_and_parallelism(street
             block_bytes=8_000,
             **ray_options,
         )
-        return served(ds)
+        each = [served(ds) for _ in range(epochs)]
+        assert all(epoch == each[0] for epoch in each)  # every epoch, the same order
+        return each[0]
 
-    first = run(7, override_num_blocks=1, concurrency=1)
+    first = run(7, epochs=2, override_num_blocks=1, concurrency=1)
     record = last_served()
     second = run(7, override_num_blocks=64, concurrency=2)
     again = run(7)
@@ -206,21 +208,27 @@ def _consume(split: ray.data.DataIterator, epochs: int) -> list[list[str]]:
     ]
 
 
-def test_streaming_split_gives_two_consumers_disjoint_halves_every_epoch(street: Street) -> None:
+@pytest.mark.parametrize("equal", [False, True])  # Ray Train's DataConfig asks equal=True
+def test_streaming_split_gives_two_consumers_disjoint_halves_every_epoch(
+    street: Street, equal: bool
+) -> None:
     ds = ray_dataset(
         "street",
         lake=street.lake,
         columns=["asset_id", "image"],
         resize=RESIZE,
         shuffle_seed=3,
+        task_bytes=100_000,
         block_bytes=8_000,
     )
-    left, right = ray.get([_consume.remote(split, 2) for split in ds.streaming_split(2)])
+    splits = ds.streaming_split(2, equal=equal)
+    left, right = ray.get([_consume.remote(split, 2) for split in splits])
     for epoch in range(2):
-        assert left[epoch] and right[epoch]
         assert not set(left[epoch]) & set(right[epoch])
         assert set(left[epoch]) | set(right[epoch]) == street.all_ids
         assert len(left[epoch]) + len(right[epoch]) == 40
+        if equal:
+            assert len(left[epoch]) == len(right[epoch])
 
 
 def test_iter_torch_batches_have_the_requested_shape_and_channel_order(street: Street) -> None:

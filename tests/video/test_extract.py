@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -304,3 +306,20 @@ def test_damage_never_crashes(videos, tmp_path, name):
         assert len(frames) == result.frames_emitted
         if i < 9:  # a cut file is never accepted as whole
             assert result.category == "corrupt", (i, result.reasons, result.detail)
+
+
+def test_demuxer_failure_mid_decode_does_not_deadlock(videos):
+    """Regression: the demuxer failing with frame-threaded decoding in flight deadlocked
+    (PyAV freed the decoder holding the GIL while a decoder thread waited for it to log)."""
+    path = videos["broken_index"]
+    code = (
+        "import sys\n"
+        "from lakehouse.video import VideoPolicy, process_video\n"
+        "for _ in range(15):\n"
+        "    r = process_video(sys.argv[1], VideoPolicy(), lambda b: None, thread_type='AUTO')\n"
+        "    assert 'demuxer failed' in r.detail, r.detail\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], timeout=120, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
