@@ -32,6 +32,7 @@ from lakehouse.gate import (
     validation_check,
 )
 from lakehouse.audits import run_audits
+from lakehouse.dedup_run import dedup_branch
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
@@ -244,6 +245,15 @@ class Lakehouse:
                 incremental,
                 audit_runner=lambda version: run_audits(self.catalog, version, chosen),
             )
+
+    def dedup(self, dataset: str, ref: str, policy: str | None = None, incremental: bool = True
+              ) -> dict[str, Any]:
+        """Exact and near duplicates of a branch's assets (new ones against everything by
+        default); rows land in `duplicates` on the branch as one version."""
+        chosen = self.policy(policy)
+        with self._audit("dedup", dataset, ref, policy=chosen.name, incremental=incremental):
+            return dedup_branch(self.catalog, self.control, dataset, ref, chosen, self.actor,
+                                incremental)
 
     def audit(
         self,

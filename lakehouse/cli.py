@@ -490,6 +490,15 @@ def _validate(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _dedup(args: argparse.Namespace, out: Output) -> int:
+    result = _open(args).dedup(args.dataset, args.ref, args.policy, incremental=not args.full)
+    out.result(result, f"dedup {args.dataset}@{args.ref}: {result['new_assets']} new of "
+               f"{result['assets']} assets; {result['exact_duplicates']} exact, near "
+               f"{result['near_duplicates']}, {result['rows']} rows -> version "
+               f"{result['version_id']}")
+    return 0
+
+
 def _audit_cmd(args: argparse.Namespace, out: Output) -> int:
     results = _open(args).audit(args.dataset, args.ref, args.policy)
     out.result(

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lakehouse.errors import ConfigError
+from lakehouse.dedup.params import DedupParams, dedup_params_from_table
 from lakehouse.labels.policy import LabelPolicy, label_policy_from_table
 from lakehouse.media.formats import EXTENSIONS, IMAGE_FORMATS
 from lakehouse.media.probe import COLOR_MODES, ImageHeader
@@ -75,6 +76,7 @@ class Policy:
     gate: GatePolicy = GatePolicy()
     audits: tuple[tuple[str, AuditRule], ...] = ()
     labels: LabelPolicy = LabelPolicy()
+    dedup: DedupParams = DedupParams()
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ _IMAGE_KEYS: dict[str, tuple[str, frozenset | None]] = {
     "extension_must_match": ("bool", None),
     "allowed_orientations": ("[int]", frozenset(range(1, 9))),
 }
-_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits", "labels"})
+_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits", "labels", "dedup"})
 
 
 def load_policy(path: str | Path) -> Policy:

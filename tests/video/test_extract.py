@@ -323,3 +323,19 @@ def test_demuxer_failure_mid_decode_does_not_deadlock(videos):
         [sys.executable, "-c", code, str(path)], timeout=120, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_frame_phash_matches_the_image_path(videos):
+    """A frame's phash is that of its luminance before encoding: for PNG frames the image
+    path's phash of the stored bytes (decode_verified, as dedup recomputes it), for JPEG
+    frames within a few bits of it (JPEG loss)."""
+    from lakehouse.media import decode_verified, hamming, phash64, probe
+
+    _, pngs = run(videos["mp4"])
+    for frame in pngs:
+        stored = phash64(decode_verified(frame.content, probe(frame.content, "png")))
+        assert frame.phash == stored
+    _, jpegs = run(videos["mp4"], VideoPolicy(frame_encoding="jpeg:90"))
+    for frame in jpegs:
+        stored = phash64(decode_verified(frame.content, probe(frame.content, "jpeg")))
+        assert hamming(frame.phash, stored) <= 4
