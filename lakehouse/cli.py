@@ -244,6 +244,20 @@ def build_parser() -> argparse.ArgumentParser:
     _version_options(verify)
     _json_flag(verify)
 
+    export_hf = _command(commands, "export-hf", "write a version as a Hugging Face dataset "
+                         "(Image feature with the original bytes, labels)", _export_hf)
+    export_hf.add_argument("dataset")
+    export_hf.add_argument("--to", required=True, dest="destination", help="output directory")
+    _version_options(export_hf)
+    _json_flag(export_hf)
+    import_hf = _command(commands, "import-hf", "ingest a saved Hugging Face dataset through "
+                         "the ingest checks and ledger", _import_hf)
+    import_hf.add_argument("path", help="a directory written by datasets' save_to_disk")
+    import_hf.add_argument("--dataset", "-d", required=True)
+    import_hf.add_argument("--branch", default="main")
+    import_hf.add_argument("--image-column", default="image")
+    _json_flag(import_hf)
+
     quarantine = _command(
         commands, "quarantine", "list, export and remediate quarantined inputs", None
     )
@@ -736,6 +750,28 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     ]
     out.result(data, "\n".join(lines))
     return 0 if report.ok else 5
+
+
+def _export_hf(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.training import export_hf
+
+    lh = _open(args)
+    version = _resolve(lh, args)
+    report = export_hf(args.dataset, args.destination, version_id=version.version_id, lake=lh)
+    data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
+    out.result(data, f"exported version {version.version_id} of {args.dataset} to "
+               f"{args.destination}")
+    return 0
+
+
+def _import_hf(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse.training import import_hf
+
+    report = import_hf(args.path, args.dataset, lake=_open(args), ref=args.branch,
+                       image_column=args.image_column)
+    data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
+    out.result(data, json.dumps(data, default=str, indent=2))
+    return 0
 
 
 def _quarantine_list(args: argparse.Namespace, out: Output) -> int:

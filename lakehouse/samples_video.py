@@ -366,3 +366,15 @@ VIDEO_CASES: tuple[VideoCase, ...] = (
     VideoCase("empty", "empty.mp4", write_empty, "corrupt", ("empty_file",)),
     VideoCase("not_a_video", "notes.mp4", write_not_a_video, "corrupt", ("unreadable_container",)),
 )  # fmt: skip
+
+
+def write_video_drop(root: str | Path) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """Write every `VIDEO_CASES` file under `root/videos/` (about a second); return the
+    expected (category, reasons) under the default VideoPolicy per relative posix path."""
+    folder = Path(root) / "videos"
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = {}
+    for case in VIDEO_CASES:
+        case.write(folder / case.filename)
+        expected[f"videos/{case.filename}"] = (case.category, case.reasons)
+    return expected

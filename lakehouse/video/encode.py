@@ -1,15 +1,22 @@
 """Kept video frames to stored bytes: PNG (lossless) or JPEG, plus sha256 and perceptual hash.
 
-PNG is written here rather than by `cv2.imencode`: libpng tries five row filters per row and
-zlib deflates at ~50 MB/s, ~60 frames/s at 640x480 on one core. Every row uses the 'Up' filter
-(video frames are vertically smooth; one vectorised subtraction) and the stream is deflated
-at level 1 by ISA-L (`isal`, ~4x zlib's speed) when installed, else by zlib. Both give valid,
-lossless PNG; the bytes differ between the two, so a frame's asset_id depends on the deflate
-backend in use (`PNG_DEFLATE`), as it would on libpng's or zlib's version: a video's identity is
-its `video_id`, a frame's is (video_id, frame_index).
+PNG is written here rather than by `cv2.imencode`, which costs ~29 ms a 640x480 frame at
+OpenCV's default level 3 and ~19 ms at level 1 (libpng weighs five row filters per row; bench:
+tests/bench/bench_video.py --encoders). Every row uses the 'Up' filter (video frames are
+vertically smooth; one vectorised subtraction, as small as libpng's choice) and the stream is
+deflated at level 1: ~10 ms with zlib, ~2.6 ms with ISA-L (`isal`, used when installed). Both
+give valid, lossless PNG; the bytes differ between the two, so a frame's asset_id depends on the
+deflate backend in use (`PNG_DEFLATE`), as it would on libpng's or zlib's version: a video's
+identity is its `video_id`, a frame's is (video_id, frame_index).
 
 Every function here releases the GIL for its heavy part (numpy, deflate, libjpeg-turbo, sha256,
 OpenCV), so frames encode in parallel threads while PyAV decodes.
+
+The phash is taken from the frame's luminance before encoding (OpenCV's BT.601 grey): for PNG
+frames it equals the image path's phash of the stored bytes (`decode_verified` + `phash64`, as
+dedup recomputes it) except for rare one-level rounding differences between OpenCV's and
+Pillow's grey; for JPEG frames it is within a few bits of it (JPEG loss). Decoding the JPEG
+again to match exactly would cost ~0.5 ms a frame.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     _deflate = zlib.compress
     PNG_DEFLATE = "zlib"
 
-PNG_LEVEL = 1  # deflate level: level 1 is ~2x faster than 3 and ~10% larger
+PNG_LEVEL = 1  # ISA-L's levels 0-2 cost about the same; higher zlib levels cost 1.5-3x
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _FILTER_UP = 2
 

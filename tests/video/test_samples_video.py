@@ -69,3 +69,12 @@ def test_truncated_mp4_arguments(tmp_path):
     whole = sv.write_mp4(tmp_path / "whole.mp4", size=sv.SMALL, faststart=True)
     assert path.stat().st_size == whole.stat().st_size // 2
     assert not (tmp_path / "x.mp4.whole").exists()
+
+
+def test_video_drop(tmp_path):
+    expected = sv.write_video_drop(tmp_path)
+    assert len(expected) == len(sv.VIDEO_CASES)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "videos").iterdir()) == (
+        sorted(expected)
+    )
+    assert expected["videos/pan.mp4"] == (None, ())
