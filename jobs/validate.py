@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the uploaded working dir
 
-from lakehouse.cli import main  # noqa: E402
+from lakehouse.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["validate", *sys.argv[1:]]))

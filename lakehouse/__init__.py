@@ -14,11 +14,17 @@ from lakehouse.api import Lakehouse
 from lakehouse.config import Settings, load_settings
 from lakehouse.errors import LakehouseError
 
-_TRAINING = ("ray_dataset", "torch_dataset", "to_hf_dataset", "export_hf", "from_hf_dataset",
-             "import_hf", "last_served")
+_TRAINING = (
+    "ray_dataset",
+    "torch_dataset",
+    "to_hf_dataset",
+    "export_hf",
+    "from_hf_dataset",
+    "import_hf",
+    "last_served",
+)
 
-__all__ = ["Lakehouse", "LakehouseError", "Settings", "__version__", "load_settings",
-           *_TRAINING]
+__all__ = ["Lakehouse", "LakehouseError", "Settings", "__version__", "load_settings", *_TRAINING]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,11 +18,13 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse import maintenance, remediation, versioning
 from lakehouse import tables as iceberg
+from lakehouse.audits import run_audits
 from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
+from lakehouse.dedup_run import dedup_branch
 from lakehouse.diff import VersionDiff, diff_versions
-from lakehouse.export import ExportReport, export_version
 from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
+from lakehouse.export import ExportReport, export_version
 from lakehouse.gate import (
     Check,
     audit_check,
@@ -31,19 +33,17 @@ from lakehouse.gate import (
     policy_check,
     validation_check,
 )
-from lakehouse.audits import run_audits
-from lakehouse.dedup_run import dedup_branch
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
+from lakehouse.lineage import record_outflow
 from lakehouse.maintenance import MaintenanceReport
-from lakehouse.remediation import QuarantineExport, Remediation
 from lakehouse.policy import Policy, load_policy
 from lakehouse.query import plan, run_sql
 from lakehouse.raykit import task_submitter
+from lakehouse.remediation import QuarantineExport, Remediation
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
-from lakehouse.lineage import record_outflow
 from lakehouse.schema import ASSETS, TABLES
 from lakehouse.sqlfiles import SqlFile, load_sql
 from lakehouse.validate import ValidateReport, run_validate, validate_part
@@ -246,14 +246,16 @@ class Lakehouse:
                 audit_runner=lambda version: run_audits(self.catalog, version, chosen),
             )
 
-    def dedup(self, dataset: str, ref: str, policy: str | None = None, incremental: bool = True
-              ) -> dict[str, Any]:
+    def dedup(
+        self, dataset: str, ref: str, policy: str | None = None, incremental: bool = True
+    ) -> dict[str, Any]:
         """Exact and near duplicates of a branch's assets (new ones against everything by
         default); rows land in `duplicates` on the branch as one version."""
         chosen = self.policy(policy)
         with self._audit("dedup", dataset, ref, policy=chosen.name, incremental=incremental):
-            return dedup_branch(self.catalog, self.control, dataset, ref, chosen, self.actor,
-                                incremental)
+            return dedup_branch(
+                self.catalog, self.control, dataset, ref, chosen, self.actor, incremental
+            )
 
     def audit(
         self,
@@ -308,30 +310,43 @@ class Lakehouse:
         limit = self.settings.history.auto_expire_snapshots
         head = self.resolve(dataset, ref=ref)
         parent = self.control.version(head.parent_id) if head.parent_id else None
-        changed = [t for t, s in head.snapshots.items()
-                   if parent is None or parent.snapshots.get(t) != s]
-        if any(len(self.catalog.load_table(f"{dataset}.{t}").metadata.snapshots) > limit
-               for t in changed):
+        changed = [
+            t for t, s in head.snapshots.items() if parent is None or parent.snapshots.get(t) != s
+        ]
+        if any(
+            len(self.catalog.load_table(f"{dataset}.{t}").metadata.snapshots) > limit
+            for t in changed
+        ):
             self.maintain(dataset, compact=False)
 
     # remediation queue -------------------------------------------------------------------
     # Each status change and export is audited inside lakehouse.remediation (with the
     # outcome's version and asset ids), so these methods do not wrap it in _audit again.
     def quarantine_list(
-        self, dataset: str, ref: str = "main", status: str | None = None,
-        category: str | None = None, reason: str | None = None,
+        self,
+        dataset: str,
+        ref: str = "main",
+        status: str | None = None,
+        category: str | None = None,
+        reason: str | None = None,
     ) -> list[dict[str, Any]]:
         """Quarantined inputs at `ref`, oldest first: metadata only, never their bytes."""
         return remediation.list_quarantine(self, dataset, ref, status, category, reason)
 
-    def quarantine_show(self, dataset: str, quarantine_id: str, ref: str = "main"
-                        ) -> dict[str, Any]:
+    def quarantine_show(
+        self, dataset: str, quarantine_id: str, ref: str = "main"
+    ) -> dict[str, Any]:
         """One item (full id or unique prefix): metadata, ledger rows, who changed it and why."""
         return remediation.show(self, dataset, quarantine_id, ref)
 
     def quarantine_export(
-        self, dataset: str, destination: str | Path, ids: Sequence[str] | None = None,
-        ref: str = "main", status: str | None = "open", category: str | None = None,
+        self,
+        dataset: str,
+        destination: str | Path,
+        ids: Sequence[str] | None = None,
+        ref: str = "main",
+        status: str | None = "open",
+        category: str | None = None,
         reason: str | None = None,
     ) -> QuarantineExport:
         """Write items' original bytes under their original names, plus a manifest."""
@@ -340,22 +355,31 @@ class Lakehouse:
         )
 
     def quarantine_release(
-        self, dataset: str, quarantine_id: str, branch: str, reason: str,
+        self,
+        dataset: str,
+        quarantine_id: str,
+        branch: str,
+        reason: str,
         policy: str | None = None,
     ) -> Remediation:
         """Re-admit an item's original bytes on `branch` through the ingest checks."""
         return remediation.release(self, dataset, quarantine_id, branch, reason, policy)
 
     def quarantine_replace(
-        self, dataset: str, quarantine_id: str, fixed_file: str | Path, branch: str,
-        reason: str, policy: str | None = None,
+        self,
+        dataset: str,
+        quarantine_id: str,
+        fixed_file: str | Path,
+        branch: str,
+        reason: str,
+        policy: str | None = None,
     ) -> Remediation:
         """Ingest a fixed file for an item on `branch`; the item becomes 'replaced'."""
-        return remediation.replace(self, dataset, quarantine_id, fixed_file, branch, reason,
-                                   policy)
+        return remediation.replace(self, dataset, quarantine_id, fixed_file, branch, reason, policy)
 
-    def quarantine_drop(self, dataset: str, quarantine_id: str, branch: str, reason: str
-                        ) -> Remediation:
+    def quarantine_drop(
+        self, dataset: str, quarantine_id: str, branch: str, reason: str
+    ) -> Remediation:
         """Close an item on `branch` without re-admitting anything."""
         return remediation.drop(self, dataset, quarantine_id, branch, reason)
 
@@ -466,8 +490,15 @@ class Lakehouse:
         version = self.resolve(dataset, ref, snapshot_id, version_id, as_of)
         with self._audit("export", dataset, str(destination), version_id=version.version_id):
             report = export_version(self.catalog, version, Path(destination), on_progress)
-        record_outflow(self.control, "export", {}, self.actor, version, [ASSETS],
-                       Path(destination).resolve().as_uri())
+        record_outflow(
+            self.control,
+            "export",
+            {},
+            self.actor,
+            version,
+            [ASSETS],
+            Path(destination).resolve().as_uri(),
+        )
         return report
 
     def lineage(self, dataset: str) -> list[dict[str, Any]]:

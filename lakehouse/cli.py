@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import LakehouseError, UsageError
@@ -68,12 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--policy", help="policy name (quality/policies/NAME.toml) or path")
     ingest.add_argument("--message", "-m", help="version message")
-    ingest.add_argument("--labels", metavar="PATH",
-                        help="COCO JSON file or YOLO directory labelling the images of the root")
-    ingest.add_argument("--label-source", help="stable name of the labels (default: the file's "
-                        "uri); a re-import under the same name replaces only changed labels")
-    ingest.add_argument("--labels-prefix", metavar="DIR",
-                        help="directory of the labels' file names below the root (guessed)")
+    ingest.add_argument(
+        "--labels",
+        metavar="PATH",
+        help="COCO JSON file or YOLO directory labelling the images of the root",
+    )
+    ingest.add_argument(
+        "--label-source",
+        help="stable name of the labels (default: the file's "
+        "uri); a re-import under the same name replaces only changed labels",
+    )
+    ingest.add_argument(
+        "--labels-prefix",
+        metavar="DIR",
+        help="directory of the labels' file names below the root (guessed)",
+    )
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     _json_flag(ingest)
 
@@ -118,8 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--policy")
     _json_flag(audit)
 
-    lineage = _command(commands, "lineage", "what produced each table snapshot of a dataset, "
-                       "and where its data went (exports, training runs)", _lineage)
+    lineage = _command(
+        commands,
+        "lineage",
+        "what produced each table snapshot of a dataset, "
+        "and where its data went (exports, training runs)",
+        _lineage,
+    )
     lineage.add_argument("dataset")
     _json_flag(lineage)
 
@@ -244,14 +257,22 @@ def build_parser() -> argparse.ArgumentParser:
     _version_options(verify)
     _json_flag(verify)
 
-    export_hf = _command(commands, "export-hf", "write a version as a Hugging Face dataset "
-                         "(Image feature with the original bytes, labels)", _export_hf)
+    export_hf = _command(
+        commands,
+        "export-hf",
+        "write a version as a Hugging Face dataset (Image feature with the original bytes, labels)",
+        _export_hf,
+    )
     export_hf.add_argument("dataset")
     export_hf.add_argument("--to", required=True, dest="destination", help="output directory")
     _version_options(export_hf)
     _json_flag(export_hf)
-    import_hf = _command(commands, "import-hf", "ingest a saved Hugging Face dataset through "
-                         "the ingest checks and ledger", _import_hf)
+    import_hf = _command(
+        commands,
+        "import-hf",
+        "ingest a saved Hugging Face dataset through the ingest checks and ledger",
+        _import_hf,
+    )
     import_hf.add_argument("path", help="a directory written by datasets' save_to_disk")
     import_hf.add_argument("--dataset", "-d", required=True)
     import_hf.add_argument("--branch", default="main")
@@ -279,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     show_item.add_argument("--ref", default="main", help="branch or tag (default main)")
     _json_flag(show_item)
     export_items = _command(
-        quarantine_ops, "export",
+        quarantine_ops,
+        "export",
         "write items' original bytes under their original names, and a manifest",
         _quarantine_export,
     )
@@ -294,10 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     export_items.add_argument("--reason", help="only items with this reason code")
     _json_flag(export_items)
     for action, summary, handler in (
-        ("release", "re-admit an item's original bytes on a branch (checked again)",
-         _quarantine_release),
-        ("replace", "ingest a fixed file for an item on a branch (checked again)",
-         _quarantine_replace),
+        (
+            "release",
+            "re-admit an item's original bytes on a branch (checked again)",
+            _quarantine_release,
+        ),
+        (
+            "replace",
+            "ingest a fixed file for an item on a branch (checked again)",
+            _quarantine_replace,
+        ),
         ("drop", "close an item on a branch without re-admitting it", _quarantine_drop),
     ):
         change = _command(quarantine_ops, action, summary, handler)
@@ -442,8 +470,10 @@ def _ingest_text(report: Any) -> str:
         )
     if report.labels:
         labels = report.labels
-        lines.append(f"  labels: {labels['annotations']} annotations, changes {labels['changes']}"
-                     + (f", problems {labels['reasons']}" if labels["reasons"] else ""))
+        lines.append(
+            f"  labels: {labels['annotations']} annotations, changes {labels['changes']}"
+            + (f", problems {labels['reasons']}" if labels["reasons"] else "")
+        )
     lines.append(f"  assets snapshot {report.snapshots['assets']}  ({report.seconds:.1f} s)")
     return "\n".join(lines)
 
@@ -506,10 +536,13 @@ def _validate(args: argparse.Namespace, out: Output) -> int:
 
 def _dedup(args: argparse.Namespace, out: Output) -> int:
     result = _open(args).dedup(args.dataset, args.ref, args.policy, incremental=not args.full)
-    out.result(result, f"dedup {args.dataset}@{args.ref}: {result['new_assets']} new of "
-               f"{result['assets']} assets; {result['exact_duplicates']} exact, near "
-               f"{result['near_duplicates']}, {result['rows']} rows -> version "
-               f"{result['version_id']}")
+    out.result(
+        result,
+        f"dedup {args.dataset}@{args.ref}: {result['new_assets']} new of "
+        f"{result['assets']} assets; {result['exact_duplicates']} exact, near "
+        f"{result['near_duplicates']}, {result['rows']} rows -> version "
+        f"{result['version_id']}",
+    )
     return 0
 
 
@@ -534,9 +567,15 @@ def _lineage(args: argparse.Namespace, out: Output) -> int:
             return row[f"{side}_uri"]
         return f"{row[f'{side}_dataset']}.{row[f'{side}_table']}@{row[f'{side}_snapshot']}"
 
-    out.result(edges, "\n".join(
-        f"{row['at']:%Y-%m-%d %H:%M:%S} {row['job']:9} {end(row, 'input')} -> "
-        f"{end(row, 'output')}" for row in edges) or "(no lineage yet)")
+    out.result(
+        edges,
+        "\n".join(
+            f"{row['at']:%Y-%m-%d %H:%M:%S} {row['job']:9} {end(row, 'input')} -> "
+            f"{end(row, 'output')}"
+            for row in edges
+        )
+        or "(no lineage yet)",
+    )
     return 0
 
 
@@ -678,8 +717,9 @@ def _diff(args: argparse.Namespace, out: Output) -> int:
     lines += [f"  {t:14} +{c['added']} -{c['removed']}" for t, c in result.media_types.items()]
     lines += [f"  ledger {k:16} {v:+d}" for k, v in result.ledger.items()]
     lines += [f"  quarantine {k:30} {v:+d}" for k, v in result.quarantine.items()]
-    lines += [f"  labels {k:16} +{v['added']} -{v['removed']}"
-              for k, v in result.annotations.items()]
+    lines += [
+        f"  labels {k:16} +{v['added']} -{v['removed']}" for k, v in result.annotations.items()
+    ]
     lines += [f"  + {a}" for a in result.added[: args.limit]]
     lines += [f"  - {a}" for a in result.removed[: args.limit]]
     out.result(data, "\n".join(lines))
@@ -759,16 +799,18 @@ def _export_hf(args: argparse.Namespace, out: Output) -> int:
     version = _resolve(lh, args)
     report = export_hf(args.dataset, args.destination, version_id=version.version_id, lake=lh)
     data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
-    out.result(data, f"exported version {version.version_id} of {args.dataset} to "
-               f"{args.destination}")
+    out.result(
+        data, f"exported version {version.version_id} of {args.dataset} to {args.destination}"
+    )
     return 0
 
 
 def _import_hf(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.training import import_hf
 
-    report = import_hf(args.path, args.dataset, lake=_open(args), ref=args.branch,
-                       image_column=args.image_column)
+    report = import_hf(
+        args.path, args.dataset, lake=_open(args), ref=args.branch, image_column=args.image_column
+    )
     data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
     out.result(data, json.dumps(data, default=str, indent=2))
     return 0
@@ -810,9 +852,13 @@ def _quarantine_show(args: argparse.Namespace, out: Output) -> int:
 
 def _quarantine_export(args: argparse.Namespace, out: Output) -> int:
     report = _open(args).quarantine_export(
-        args.dataset, args.destination, ids=args.ids or None, ref=args.ref,
+        args.dataset,
+        args.destination,
+        ids=args.ids or None,
+        ref=args.ref,
         status=None if args.status == "any" else args.status,
-        category=args.category, reason=args.reason,
+        category=args.category,
+        reason=args.reason,
     )
     out.result(
         report.to_dict(),

@@ -537,17 +537,32 @@ class ControlPlane:
             ).hexdigest()
             conn.execute(audit.insert().values(**row, prev_hash=prev_hash, hash=digest))
 
-    def record_lineage(self, job: str, parameters: Mapping[str, Any], code_version: str,
-                       actor: str, edges: list[tuple[Endpoint, Endpoint]]) -> None:
+    def record_lineage(
+        self,
+        job: str,
+        parameters: Mapping[str, Any],
+        code_version: str,
+        actor: str,
+        edges: list[tuple[Endpoint, Endpoint]],
+    ) -> None:
         """Edges from inputs to outputs of one job run, in one transaction."""
         stamp = now()
         rows = [
-            {"at": stamp, "job": job, "code_version": code_version, "actor": actor,
-             "parameters": json.dumps(dict(parameters), sort_keys=True, default=str),
-             "input_dataset": src.dataset, "input_table": src.table,
-             "input_snapshot": src.snapshot_id, "input_uri": src.uri,
-             "output_dataset": dst.dataset, "output_table": dst.table,
-             "output_snapshot": dst.snapshot_id, "output_uri": dst.uri}
+            {
+                "at": stamp,
+                "job": job,
+                "code_version": code_version,
+                "actor": actor,
+                "parameters": json.dumps(dict(parameters), sort_keys=True, default=str),
+                "input_dataset": src.dataset,
+                "input_table": src.table,
+                "input_snapshot": src.snapshot_id,
+                "input_uri": src.uri,
+                "output_dataset": dst.dataset,
+                "output_table": dst.table,
+                "output_snapshot": dst.snapshot_id,
+                "output_uri": dst.uri,
+            }
             for src, dst in edges
         ]
         if rows:
@@ -555,9 +570,11 @@ class ControlPlane:
                 conn.execute(lineage.insert(), rows)
 
     def lineage(self, dataset: str) -> list[dict[str, Any]]:
-        query = sa.select(lineage).where(
-            sa.or_(lineage.c.output_dataset == dataset, lineage.c.input_dataset == dataset)
-        ).order_by(lineage.c.seq)
+        query = (
+            sa.select(lineage)
+            .where(sa.or_(lineage.c.output_dataset == dataset, lineage.c.input_dataset == dataset))
+            .order_by(lineage.c.seq)
+        )
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

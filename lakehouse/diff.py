@@ -105,8 +105,12 @@ def _annotation_delta(table: Table, old: Version, new: Version) -> dict[str, dic
         if head.snapshots[ANNOTATIONS] != base.snapshots[ANNOTATIONS]:
             files = added_files(table, head.snapshots[ANNOTATIONS], base.snapshots[ANNOTATIONS])
             for batch in read_columns(table, files, columns):
-                rows.update({(r["annotation_id"], r["content_sha256"]): r["category"]
-                             for r in batch.to_pylist()})
+                rows.update(
+                    {
+                        (r["annotation_id"], r["content_sha256"]): r["category"]
+                        for r in batch.to_pylist()
+                    }
+                )
         sides[side] = rows
     added = {k: c for k, c in sides["added"].items() if k not in sides["removed"]}
     removed = {k: c for k, c in sides["removed"].items() if k not in sides["added"]}

@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from lakehouse.dedup.params import DedupParams
 from lakehouse.errors import ConfigError
-from lakehouse.dedup.params import DedupParams, dedup_params_from_table
-from lakehouse.labels.policy import LabelPolicy, label_policy_from_table
+from lakehouse.labels.policy import LabelPolicy
 from lakehouse.media.formats import EXTENSIONS, IMAGE_FORMATS
 from lakehouse.media.probe import COLOR_MODES, ImageHeader
 
@@ -75,8 +75,8 @@ class Policy:
     digest: str
     gate: GatePolicy = GatePolicy()
     audits: tuple[tuple[str, AuditRule], ...] = ()
-    labels: LabelPolicy = LabelPolicy()
-    dedup: DedupParams = DedupParams()
+    labels: LabelPolicy = field(default_factory=LabelPolicy)
+    dedup: DedupParams = field(default_factory=DedupParams)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from lakehouse.history import (
     added_files,
     file_changes,
     key_set,
-    key_values,
     live_files,
     read_columns,
 )
@@ -94,10 +93,8 @@ def publish_work_branch(
                 f"{dataset}@{target_ref} moved while publishing (another publish won); "
                 "nothing was changed: publish again to re-apply on the new head"
             ) from None
-        changed = tuple(t for t in TABLES if heads[t] != current.snapshots.get(t)
-                        or t in written)
-        sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,),
-                         tables=changed)
+        changed = tuple(t for t in TABLES if heads[t] != current.snapshots.get(t) or t in written)
+        sync_iceberg_ref(catalog, control, dataset, target_ref, drop=(work_branch,), tables=changed)
         return version
     raise CommitConflict(
         f"{dataset}@{target_ref} kept moving; gave up after {_MAX_ATTEMPTS} attempts"
@@ -148,8 +145,9 @@ def parent_fingerprint(version: Version) -> SetHash:
     return SetHash.decode(props["lthash"], int(props["elements"]))
 
 
-def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version
-               ) -> tuple[dict[str, int], set[str]]:
+def work_heads(
+    catalog: Catalog, dataset: str, work_branch: str, fork: Version
+) -> tuple[dict[str, int], set[str]]:
     """Per-table heads of the work (the fork's snapshot where it wrote nothing), and the
     tables that have the work branch."""
     tables = iceberg.load_tables(catalog, dataset)
@@ -163,7 +161,11 @@ def work_heads(catalog: Catalog, dataset: str, work_branch: str, fork: Version
 
 
 def sync_iceberg_ref(
-    catalog: Catalog, control: ControlPlane, dataset: str, ref: str, drop: tuple[str, ...] = (),
+    catalog: Catalog,
+    control: ControlPlane,
+    dataset: str,
+    ref: str,
+    drop: tuple[str, ...] = (),
     tables: tuple[str, ...] = TABLES,
 ) -> None:
     """Point the Iceberg branch `ref` of `tables` (default: all) at the control plane's
@@ -220,11 +222,13 @@ def _rebase(catalog: Catalog, dataset: str, work_branch: str, fork: Version, ont
         if name == QUARANTINE:
             from lakehouse.remediation import reapply_status_changes  # it imports publish
 
-            if reapply_status_changes(catalog, tables[name], work_branch,
-                                      fork.snapshots[name], onto.snapshots[name]):
+            if reapply_status_changes(
+                catalog, tables[name], work_branch, fork.snapshots[name], onto.snapshots[name]
+            ):
                 continue  # rewritten rows (status changes) merge by quarantine id
-        _reapply(catalog, tables[name], work_branch, onto.snapshots[name], *change,
-                 rewrites.get(name))
+        _reapply(
+            catalog, tables[name], work_branch, onto.snapshots[name], *change, rewrites.get(name)
+        )
 
 
 def _reapply(
@@ -250,12 +254,16 @@ def _reapply(
     rows = None
     if rewrite is not None:
         columns = table.schema().as_arrow().names
-        kept = [b for b in (rewrite(batch) for batch in read_columns(table, gained, columns))
-                if b.num_rows]
+        kept = [
+            b
+            for b in (rewrite(batch) for batch in read_columns(table, gained, columns))
+            if b.num_rows
+        ]
         rows = pa.Table.from_batches(kept) if kept else None
         gained = []
-    iceberg.replace_files(catalog, identifier, work_branch, add=gained, delete=lost, rows=rows,
-                          properties=properties)
+    iceberg.replace_files(
+        catalog, identifier, work_branch, add=gained, delete=lost, rows=rows, properties=properties
+    )
 
 
 def _drop_keys(column: str, keys: set[str]) -> Callable[[pa.RecordBatch], pa.RecordBatch]:

@@ -158,14 +158,17 @@ def replace_files(
         with table.transaction() as tx:
             if add or delete:
                 producer = tx.update_snapshot(snapshot_properties=dict(properties), branch=branch)
-                with (producer.overwrite() if delete else producer.fast_append()) as update:
+                with producer.overwrite() if delete else producer.fast_append() as update:
                     for data_file in delete:
                         update.delete_data_file(data_file)
                     for data_file in add:
                         update.append_data_file(data_file)
             if rows is not None:
-                tx.append(rows.cast(table.schema().as_arrow()),
-                          snapshot_properties=dict(properties), branch=branch)
+                tx.append(
+                    rows.cast(table.schema().as_arrow()),
+                    snapshot_properties=dict(properties),
+                    branch=branch,
+                )
 
     with_retry(attempt)
 

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -185,7 +185,7 @@ def run_validate(
     report = _summarise(dataset, branch, run_id, policy_tag, incremental, rows)
     if audit_runner is not None:
         report.audits = audit_runner(head)
-    checked_at = datetime.now(timezone.utc)
+    checked_at = datetime.now(UTC)
     data = pa.table(
         {
             "asset_id": [r[0] for r in rows],
@@ -236,9 +236,15 @@ def run_validate(
         },
     )
     report.version_id = version.version_id
-    record_version(control, "validate", {"run_id": run_id, "policy": policy_tag,
-                                         "incremental": incremental}, actor,
-                   version_inputs(head, [ASSETS]), head, version)
+    record_version(
+        control,
+        "validate",
+        {"run_id": run_id, "policy": policy_tag, "incremental": incremental},
+        actor,
+        version_inputs(head, [ASSETS]),
+        head,
+        version,
+    )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -311,9 +317,9 @@ def blocking_failures(
     latest: dict[str, str] = {}
     stamps: dict[str, datetime] = {}
     for row in rows:
-        if row["asset_id"] in asset_ids and row["policy"] == policy_tag:
-            if row["asset_id"] not in stamps or row["checked_at"] > stamps[row["asset_id"]]:
-                stamps[row["asset_id"]], latest[row["asset_id"]] = row["checked_at"], row["run_id"]
+        mine = row["asset_id"] in asset_ids and row["policy"] == policy_tag
+        if mine and (row["asset_id"] not in stamps or row["checked_at"] > stamps[row["asset_id"]]):
+            stamps[row["asset_id"]], latest[row["asset_id"]] = row["checked_at"], row["run_id"]
     failures: dict[str, set[str]] = {}
     for row in rows:
         if (

@@ -16,7 +16,6 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Ref, Version
 from lakehouse.errors import RefExists, RefNotFound, UsageError
 from lakehouse.publish import FINGERPRINT_KEYS, Gate, publish_work_branch, sync_iceberg_ref
-from lakehouse.lineage import record_version, version_inputs
 from lakehouse.resolve import check_snapshots, require_readable
 from lakehouse.schema import TABLES
 

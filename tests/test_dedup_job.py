@@ -40,8 +40,9 @@ def test_dedup_finds_reencodes_and_resizes_and_is_incremental(lake, tmp_path):
     lake.ingest([variants], "ds", ref="new")
 
     result = lake.dedup("ds", "new", incremental=False)
-    pairs = lake.sql("SELECT asset_id, duplicate_of, distance, method FROM duplicates", "ds",
-                     ref="new")
+    pairs = lake.sql(
+        "SELECT asset_id, duplicate_of, distance, method FROM duplicates", "ds", ref="new"
+    )
     near = pairs.filter(pairs["method"] != "exact")
     sources = dict(lake.sql("SELECT rel_path, asset_id FROM sources", "ds", ref="new").rows())
     found = {(r["asset_id"], r["duplicate_of"]) for r in near.to_dicts()}

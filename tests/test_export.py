@@ -12,8 +12,13 @@ from lakehouse.errors import LakehouseError, UsageError
 from lakehouse.export import MANIFEST_LINES, MANIFEST_SUMMARY, export_version
 from tests.test_verify import Ingested, damaged, flip_inside, ingest_two_drops, local_path, locate
 
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
-              "image/bmp": ".bmp", "image/tiff": ".tif"}
+EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +32,9 @@ def files_under(root: Path) -> dict[str, bytes]:
 
 def test_export_writes_the_original_bytes_and_exact_manifests(street, tmp_path):
     progress: list[int] = []
-    report = export_version(street.lake.catalog, street.second, tmp_path / "out",
-                            on_progress=progress.append)
+    report = export_version(
+        street.lake.catalog, street.second, tmp_path / "out", on_progress=progress.append
+    )
 
     exported = files_under(tmp_path / "out")
     lines = [json.loads(line) for line in exported.pop(MANIFEST_LINES).decode().splitlines()]
@@ -46,8 +52,9 @@ def test_export_writes_the_original_bytes_and_exact_manifests(street, tmp_path):
         for row in rows
     }
     assert exported == {line["file"]: street.originals[line["asset_id"]] for line in lines}
-    assert all(hashlib.sha256(exported[line["file"]]).hexdigest() == line["sha256"]
-               for line in lines)
+    assert all(
+        hashlib.sha256(exported[line["file"]]).hexdigest() == line["sha256"] for line in lines
+    )
     assert summary == {
         "dataset": "street",
         "version_id": street.second.version_id,
@@ -105,8 +112,11 @@ def test_an_older_version_exports_only_its_own_assets(street, tmp_path):
     lines = (tmp_path / MANIFEST_LINES).read_text().splitlines()
     exported = {json.loads(line)["asset_id"] for line in lines}
     assert exported == set(street.originals) - street.extra_ids
-    assert report.files == len(exported) == json.loads(
-        (tmp_path / MANIFEST_SUMMARY).read_text())["asset_count"]
+    assert (
+        report.files
+        == len(exported)
+        == json.loads((tmp_path / MANIFEST_SUMMARY).read_text())["asset_count"]
+    )
     assert {p.stem for p in tmp_path.glob("*/*")} == exported
 
 
@@ -114,8 +124,10 @@ def test_corrupt_stored_bytes_are_refused_naming_the_asset(street, tmp_path):
     asset_id = min(street.extra_ids)
     data_file, row = locate(street.lake, street.second, asset_id)
 
-    with damaged(local_path(data_file), flip_inside(street.originals[asset_id])), \
-            pytest.raises(LakehouseError, match=f"asset {asset_id} .*row {row}.* corrupt"):
+    with (
+        damaged(local_path(data_file), flip_inside(street.originals[asset_id])),
+        pytest.raises(LakehouseError, match=f"asset {asset_id} .*row {row}.* corrupt"),
+    ):
         export_version(street.lake.catalog, street.second, tmp_path)
 
     assert not list(tmp_path.rglob(f"{asset_id}*"))

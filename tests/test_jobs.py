@@ -35,23 +35,46 @@ def ray_head(tmp_path_factory) -> Iterator[str]:
     """
     temp = tmp_path_factory.mktemp("ray-head")
     dashboard = _free_port()
-    ports = {"--port": _free_port(), "--dashboard-port": dashboard,
-             "--dashboard-agent-listen-port": _free_port(),
-             "--dashboard-agent-grpc-port": _free_port(), "--metrics-export-port": _free_port(),
-             "--runtime-env-agent-port": _free_port(), "--node-manager-port": _free_port(),
-             "--object-manager-port": _free_port()}
+    ports = {
+        "--port": _free_port(),
+        "--dashboard-port": dashboard,
+        "--dashboard-agent-listen-port": _free_port(),
+        "--dashboard-agent-grpc-port": _free_port(),
+        "--metrics-export-port": _free_port(),
+        "--runtime-env-agent-port": _free_port(),
+        "--node-manager-port": _free_port(),
+        "--object-manager-port": _free_port(),
+    }
     head = subprocess.Popen(
-        ["ray", "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-         "--dashboard-host=127.0.0.1", "--num-cpus=2", "--include-dashboard=true",
-         "--disable-usage-stats", f"--temp-dir={temp}",
-         *(f"{flag}={port}" for flag, port in ports.items())],
-        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "ray",
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            "--dashboard-host=127.0.0.1",
+            "--num-cpus=2",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
+            f"--temp-dir={temp}",
+            *(f"{flag}={port}" for flag, port in ports.items()),
+        ],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     address = f"http://127.0.0.1:{dashboard}"
     try:
         deadline = time.monotonic() + 180
-        while subprocess.run(["ray", "job", "list", "--address", address], env=_env(),
-                             capture_output=True, timeout=60).returncode != 0:
+        while (
+            subprocess.run(
+                ["ray", "job", "list", "--address", address],
+                env=_env(),
+                capture_output=True,
+                timeout=60,
+            ).returncode
+            != 0
+        ):
             assert head.poll() is None, "ray start --head exited"
             assert time.monotonic() < deadline, "the Ray head did not come up"
             time.sleep(2)
@@ -70,9 +93,24 @@ def _env() -> dict[str, str]:
 def _submit(address: str, home: Path, *entrypoint: str) -> subprocess.CompletedProcess:
     runtime_env = {"env_vars": {"LAKEHOUSE_HOME": str(home)}}
     return subprocess.run(
-        ["ray", "job", "submit", "--address", address, "--working-dir", str(REPO),
-         "--runtime-env-json", json.dumps(runtime_env), "--", sys.executable, *entrypoint],
-        capture_output=True, text=True, timeout=600, env=_env(),
+        [
+            "ray",
+            "job",
+            "submit",
+            "--address",
+            address,
+            "--working-dir",
+            str(REPO),
+            "--runtime-env-json",
+            json.dumps(runtime_env),
+            "--",
+            sys.executable,
+            *entrypoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
     )
 
 

@@ -8,6 +8,7 @@ afterwards. `.ci/run` installs the package when it is missing.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import pwd
 import shutil
@@ -43,7 +44,9 @@ def _run_pg(*argv: str) -> None:
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[str]:
     """A PostgreSQL server of its own; yields a SQLAlchemy URL."""
-    assert (PG_BIN / "initdb").exists(), "PostgreSQL 15 binaries missing: apt-get install postgresql"
+    assert (PG_BIN / "initdb").exists(), (
+        "PostgreSQL 15 binaries missing: apt-get install postgresql"
+    )
     # pytest's temp dirs are private to root; the server runs as `postgres`
     top = Path(tempfile.mkdtemp(prefix="lakehouse-pg-"))
     data = top / "data"
@@ -55,11 +58,28 @@ def postgres() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     _run_pg(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "lakehouse")
-    _run_pg(str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "server.log"),
-            "-o", f"-h 127.0.0.1 -p {port} -k {data}", "start")
+    _run_pg(
+        str(PG_BIN / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(data / "server.log"),
+        "-o",
+        f"-h 127.0.0.1 -p {port} -k {data}",
+        "start",
+    )
     try:
-        _run_pg(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "lakehouse",
-                "lakehouse")
+        _run_pg(
+            str(PG_BIN / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "lakehouse",
+            "lakehouse",
+        )
         yield f"postgresql+psycopg2://lakehouse@127.0.0.1:{port}/lakehouse"
     finally:
         _run_pg(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
@@ -92,7 +112,7 @@ def test_versioning_end_to_end_on_postgres(postgres, tmp_path, ray_cluster):
     assert lake.sql("SELECT count(*) FROM assets", "ds", version_id=first.version_id).item() == 3
     assert lake.verify("ds", ref="v1").ok
     chain = lake.audit_log("ds")
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(chain, chain[1:]))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(chain))
 
 
 def test_concurrent_ingests_on_postgres(postgres, tmp_path, ray_cluster):
@@ -100,13 +120,34 @@ def test_concurrent_ingests_on_postgres(postgres, tmp_path, ray_cluster):
 
     settings = _settings(postgres, tmp_path / "home")
     Lakehouse(settings).init()
-    env = {**os.environ, "LAKEHOUSE_HOME": str(settings.home),
-           "LAKEHOUSE_CATALOG_URI": postgres, "LAKEHOUSE_CONTROL_URI": postgres, "LAKEHOUSE_INGEST_COMMIT_MB": "1",
-           "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    env = {
+        **os.environ,
+        "LAKEHOUSE_HOME": str(settings.home),
+        "LAKEHOUSE_CATALOG_URI": postgres,
+        "LAKEHOUSE_CONTROL_URI": postgres,
+        "LAKEHOUSE_INGEST_COMMIT_MB": "1",
+        "RAY_ADDRESS": ray.get_runtime_context().gcs_address,
+    }
     roots = [_drop(tmp_path / "x", range(0, 12), "x"), _drop(tmp_path / "y", range(6, 18), "y")]
-    procs = [subprocess.Popen([sys.executable, "-m", "lakehouse", "ingest", str(root), "-d",
-                               "racing", "--no-progress"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for root in roots]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lakehouse",
+                "ingest",
+                str(root),
+                "-d",
+                "racing",
+                "--no-progress",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for root in roots
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err

@@ -80,8 +80,13 @@ def test_require_validation_and_audit_thresholds_block_publish(lake, tmp_path):
         lake.publish("ds", "new", "msg", policy=gated)
     lake.validate("ds", "new", policy=gated)
     strict_audit = _policy(
-        tmp_path, "audited", ("unlabelled_assets = { max_violations = -1 }",
-                              "unlabelled_assets = { max_violations = 0 }"))
+        tmp_path,
+        "audited",
+        (
+            "unlabelled_assets = { max_violations = -1 }",
+            "unlabelled_assets = { max_violations = 0 }",
+        ),
+    )
     with pytest.raises(GateRefused, match="audit unlabelled_assets: 3 violating rows > 0"):
         lake.publish("ds", "new", "msg", policy=strict_audit)
     assert lake.publish("ds", "new", "validated", policy=gated).operation == "publish"
@@ -94,8 +99,12 @@ def test_asset_checks_find_damage_no_decoder_reports():
     gray[-5:] = 128  # what libjpeg leaves where it could not decode
     assert suspicious_fill(gray) == 5
     assert suspicious_fill(np.random.default_rng(1).integers(0, 255, (60, 80), np.uint8)) == 0
-    results = {c: (ok, detail) for c, ok, _, detail in asset_checks(
-        make_jpeg(3)[:20_000], "file:///x/a.jpg", _default_image_policy())}
+    results = {
+        c: (ok, detail)
+        for c, ok, _, detail in asset_checks(
+            make_jpeg(3)[:20_000], "file:///x/a.jpg", _default_image_policy()
+        )
+    }
     assert results["integrity"][0] is False and "truncated" in results["integrity"][1]
 
 

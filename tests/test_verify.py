@@ -131,8 +131,9 @@ def test_a_flipped_byte_reads_back_silently_but_verify_names_the_asset(street):
     progress: list[int] = []
     with damaged(local_path(data_file), flip_inside(content)):
         table = street.lake.catalog.load_table("street.assets")
-        scan = table.scan(row_filter=EqualTo("asset_id", asset_id),
-                          snapshot_id=street.second.snapshots["assets"])
+        scan = table.scan(
+            row_filter=EqualTo("asset_id", asset_id), snapshot_id=street.second.snapshots["assets"]
+        )
         assert scan.to_arrow().column("content").to_pylist() == [flipped(content)]  # no error
 
         report = verify_version(street.lake.catalog, street.second, on_progress=progress.append)
@@ -152,7 +153,10 @@ def test_a_truncated_data_file_is_reported_and_the_others_still_verified(street)
 
     [problem] = report.mismatches
     assert (problem.asset_id, problem.data_file, problem.problem) == (
-        "", damaged_file, "unreadable_file")
+        "",
+        damaged_file,
+        "unreadable_file",
+    )
     assert problem.actual_sha256 is None and "footer" in problem.detail
     rows_intact = pq.read_metadata(local_path(intact_file)).num_rows
     assert report.assets == rows_intact and not report.ok
@@ -173,7 +177,11 @@ def test_a_damaged_page_header_is_reported_not_raised(street):
 
     [problem] = report.mismatches
     assert (problem.asset_id, problem.data_file, problem.row, problem.problem) == (
-        "", data_file, 0, "unreadable_file")
+        "",
+        data_file,
+        0,
+        "unreadable_file",
+    )
     assert "row group 0" in problem.detail
     assert report.assets == len(street.extra_ids)  # the other data file
 
@@ -191,11 +199,13 @@ def test_a_duplicate_row_is_reported_with_both_places(street):
     report = verify_version(street.lake.catalog, version)
 
     [copy_file] = set(data_file_paths(street.lake, version)) - set(
-        data_file_paths(street.lake, street.second))
+        data_file_paths(street.lake, street.second)
+    )
     first, second = sorted([locate(street.lake, street.second, asset_id), (copy_file, 0)])
     assert report.mismatches == [
-        Mismatch(asset_id, *second, None, "duplicate_row",
-                 "same asset_id as {} row {}".format(*first))
+        Mismatch(
+            asset_id, *second, None, "duplicate_row", "same asset_id as {} row {}".format(*first)
+        )
     ]
     assert report.assets == len(street.originals) + 1 and report.files == 3
     assert report.fingerprint_actual != report.fingerprint_expected and not report.ok

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,39 +75,72 @@ def import_labels(
     files, not_ingested = file_facts(ledger, assets)
     labels = load_labels(request.path, files, root)
     prefix = request.prefix if request.prefix is not None else _prefix(request, labels, files)
-    by_hash = {asset_id: FileFacts(asset_id, int(a["width"]), int(a["height"]),
-                                   a["source_uri"], a["exif_orientation"])
-               for asset_id, a in assets.items()}
-    alignment = align(labels, files, request.label_source, policy, by_hash=by_hash,
-                      image_prefix=prefix, not_ingested=not_ingested)
+    by_hash = {
+        asset_id: FileFacts(
+            asset_id, int(a["width"]), int(a["height"]), a["source_uri"], a["exif_orientation"]
+        )
+        for asset_id, a in assets.items()
+    }
+    alignment = align(
+        labels,
+        files,
+        request.label_source,
+        policy,
+        by_hash=by_hash,
+        image_prefix=prefix,
+        not_ingested=not_ingested,
+    )
     stored = _stored(tables[ANNOTATIONS], checkpoint[ANNOTATIONS], request.label_source)
     changes = label_changes(stored, alignment)
-    at = datetime.now(timezone.utc)
-    properties = {"lakehouse.operation": "labels", "lakehouse.ingest_id": ingest_id,
-                  "lakehouse.label_source": request.label_source,
-                  "lakehouse.categories": json.dumps(alignment.categories, sort_keys=True)}
+    at = datetime.now(UTC)
+    properties = {
+        "lakehouse.operation": "labels",
+        "lakehouse.ingest_id": ingest_id,
+        "lakehouse.label_source": request.label_source,
+        "lakehouse.categories": json.dumps(alignment.categories, sort_keys=True),
+    }
     identifier = f"{dataset}.{ANNOTATIONS}"
     if changes.to_delete:
-        iceberg.delete_rows(catalog, identifier, In("annotation_id", list(changes.to_delete)),
-                            work_branch, properties, fork_from=fork_snapshots[ANNOTATIONS])
+        iceberg.delete_rows(
+            catalog,
+            identifier,
+            In("annotation_id", list(changes.to_delete)),
+            work_branch,
+            properties,
+            fork_from=fork_snapshots[ANNOTATIONS],
+        )
     wanted = {row["annotation_id"] for row in changes.rows_to_append(alignment)}
     rows = annotation_table(alignment, ingest_id, at)
-    rows = rows.filter(pa.array([i in wanted for i in rows.column("annotation_id").to_pylist()],
-                                pa.bool_()))
+    rows = rows.filter(
+        pa.array([i in wanted for i in rows.column("annotation_id").to_pylist()], pa.bool_())
+    )
     if rows.num_rows:
-        checkpoint[ANNOTATIONS] = iceberg.append(catalog, identifier, rows, work_branch,
-                                                 properties, fork_from=fork_snapshots[ANNOTATIONS])
+        checkpoint[ANNOTATIONS] = iceberg.append(
+            catalog,
+            identifier,
+            rows,
+            work_branch,
+            properties,
+            fork_from=fork_snapshots[ANNOTATIONS],
+        )
     elif changes.to_delete:
-        checkpoint[ANNOTATIONS] = catalog.load_table(identifier).metadata.refs[
-            work_branch].snapshot_id
+        checkpoint[ANNOTATIONS] = (
+            catalog.load_table(identifier).metadata.refs[work_branch].snapshot_id
+        )
     problems = quarantine_table(alignment, ingest_id, policy_tag, at)
     known = _quarantine_ids(tables[QUARANTINE], checkpoint[QUARANTINE])
-    problems = problems.filter(pa.array(
-        [q not in known for q in problems.column("quarantine_id").to_pylist()], pa.bool_()))
+    problems = problems.filter(
+        pa.array([q not in known for q in problems.column("quarantine_id").to_pylist()], pa.bool_())
+    )
     if problems.num_rows:
         checkpoint[QUARANTINE] = iceberg.append(
-            catalog, f"{dataset}.{QUARANTINE}", problems, work_branch, properties,
-            fork_from=fork_snapshots[QUARANTINE])
+            catalog,
+            f"{dataset}.{QUARANTINE}",
+            problems,
+            work_branch,
+            properties,
+            fork_from=fork_snapshots[QUARANTINE],
+        )
     return {**alignment.to_dict(), "changes": changes.to_dict()}
 
 
@@ -116,21 +149,28 @@ def _prefix(request: LabelRequest, labels: LabelSet, files: Mapping[str, FileFac
 
 
 def _ledger(table: Any, snapshot: int, ingest_id: str, root: str) -> list[dict[str, Any]]:
-    scan = table.scan(snapshot_id=snapshot,
-                      row_filter=And(EqualTo("ingest_id", ingest_id), EqualTo("root", root)),
-                      selected_fields=("rel_path", "source_uri", "outcome", "asset_id", "detail"))
+    scan = table.scan(
+        snapshot_id=snapshot,
+        row_filter=And(EqualTo("ingest_id", ingest_id), EqualTo("root", root)),
+        selected_fields=("rel_path", "source_uri", "outcome", "asset_id", "detail"),
+    )
     return scan.to_arrow().to_pylist()
 
 
 def _assets(table: Any, snapshot: int) -> dict[str, dict[str, Any]]:
-    scan = table.scan(snapshot_id=snapshot, selected_fields=(
-        "asset_id", "width", "height", "exif_orientation", "source_uri"))
+    scan = table.scan(
+        snapshot_id=snapshot,
+        selected_fields=("asset_id", "width", "height", "exif_orientation", "source_uri"),
+    )
     return {row["asset_id"]: row for row in scan.to_arrow().to_pylist()}
 
 
 def _stored(table: Any, snapshot: int, label_source: str) -> dict[str, str]:
-    scan = table.scan(snapshot_id=snapshot, row_filter=EqualTo("source", label_source),
-                      selected_fields=("annotation_id", "content_sha256"))
+    scan = table.scan(
+        snapshot_id=snapshot,
+        row_filter=EqualTo("source", label_source),
+        selected_fields=("annotation_id", "content_sha256"),
+    )
     return {r["annotation_id"]: r["content_sha256"] for r in scan.to_arrow().to_pylist()}
 
 

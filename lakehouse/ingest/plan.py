@@ -83,7 +83,10 @@ class RunState:
 
 
 def plan_windows(
-    entries: Iterable[FileEntry], state: RunState, window_bytes: int, submit: Submit,
+    entries: Iterable[FileEntry],
+    state: RunState,
+    window_bytes: int,
+    submit: Submit,
     files_per_task: int,
 ) -> Iterator[Window]:
     """Group entries into windows of at most `window_bytes` of new bytes, deciding each and

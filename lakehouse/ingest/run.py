@@ -125,8 +125,9 @@ def run_ingest(
     roots = resolve_roots(list(request.roots))
     if request.labels is not None:
         if len(roots) != 1:
-            raise UsageError("--labels goes with exactly one ingest root (labels name files "
-                             "relative to it)")
+            raise UsageError(
+                "--labels goes with exactly one ingest root (labels name files relative to it)"
+            )
         preflight(request.labels)
     _ensure_target_branch(catalog, control, request, actor)
     policy_tag = f"{policy.name}@{policy.digest}"
@@ -167,7 +168,10 @@ def run_ingest(
         on_progress(len(done_uris))
     committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts, reasons)
     windows = plan_windows(
-        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes, submit,
+        (e for e in walk(roots) if e.source_uri not in done_uris),
+        state,
+        commit_bytes,
+        submit,
         files_per_task,
     )
     for window in _inspected_windows(windows, collect, committer):
@@ -177,8 +181,16 @@ def run_ingest(
     labels_report = None
     if request.labels is not None:
         labels_report = import_labels(
-            catalog, request.dataset, run.ingest_id, roots[0], request.labels, policy.labels,
-            policy_tag, run.work_branch, committer.checkpoint, fork.snapshots,
+            catalog,
+            request.dataset,
+            run.ingest_id,
+            roots[0],
+            request.labels,
+            policy.labels,
+            policy_tag,
+            run.work_branch,
+            committer.checkpoint,
+            fork.snapshots,
         )
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
 
@@ -203,9 +215,15 @@ def run_ingest(
         },
     )
     control.finish_ingest(run.ingest_id, "published")
-    record_version(control, "ingest", {"ingest_id": run.ingest_id, "policy": policy_tag},
-                   actor, [Endpoint(uri=r.as_uri()) for r in roots],
-                   control.version(version.parent_id) if version.parent_id else None, version)
+    record_version(
+        control,
+        "ingest",
+        {"ingest_id": run.ingest_id, "policy": policy_tag},
+        actor,
+        [Endpoint(uri=r.as_uri()) for r in roots],
+        control.version(version.parent_id) if version.parent_id else None,
+        version,
+    )
     report = IngestReport(
         ingest_id=run.ingest_id,
         dataset=request.dataset,

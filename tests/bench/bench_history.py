@@ -18,7 +18,7 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +35,9 @@ from lakehouse.samples import make_jpeg
 WINDOW = 30
 
 
-def commit_latencies(lake: Lakehouse, workdir: Path, versions: int) -> tuple[list[float],
-                                                                             list[float]]:
+def commit_latencies(
+    lake: Lakehouse, workdir: Path, versions: int
+) -> tuple[list[float], list[float]]:
     """Seconds per one-image ingest, and per `show --ref main`, for versions 1..N."""
     commits, shows = [], []
     for n in range(versions):
@@ -50,8 +51,11 @@ def commit_latencies(lake: Lakehouse, workdir: Path, versions: int) -> tuple[lis
         lake.show(lake.resolve("hist", ref="main"))
         shows.append(time.perf_counter() - started)
         if n % 100 == 99:
-            print(f"  version {n + 1}: commit {statistics.mean(commits[-WINDOW:]) * 1e3:.0f} ms, "
-                  f"show {statistics.mean(shows[-WINDOW:]) * 1e3:.1f} ms", flush=True)
+            print(
+                f"  version {n + 1}: commit {statistics.mean(commits[-WINDOW:]) * 1e3:.0f} ms, "
+                f"show {statistics.mean(shows[-WINDOW:]) * 1e3:.1f} ms",
+                flush=True,
+            )
     return commits, shows
 
 
@@ -63,25 +67,52 @@ def synthetic_dataset(lake: Lakehouse, dataset: str, assets: int) -> None:
     heads = iceberg.ensure_dataset(lake.catalog, dataset)
     root = lake.control.create_root(dataset, heads, current_actor())
     rng = np.random.default_rng(7)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for start in range(0, assets, 50_000):
         count = min(50_000, assets - start)
         contents = [rng.bytes(256) for _ in range(count)]
         rows = {
             "asset_id": [hashlib.sha256(c).hexdigest() for c in contents],
-            "content": contents, "media_type": ["image/jpeg"] * count, "kind": ["image"] * count,
-            "width": [64] * count, "height": [48] * count, "channels": [3] * count,
-            "bit_depth": [8] * count, "byte_size": [256] * count, "phash": [0] * count,
-            "video_id": [None] * count, "frame_index": [None] * count, "pts_ms": [None] * count,
+            "content": contents,
+            "media_type": ["image/jpeg"] * count,
+            "kind": ["image"] * count,
+            "width": [64] * count,
+            "height": [48] * count,
+            "channels": [3] * count,
+            "bit_depth": [8] * count,
+            "byte_size": [256] * count,
+            "phash": [0] * count,
+            "video_id": [None] * count,
+            "frame_index": [None] * count,
+            "pts_ms": [None] * count,
             "source_uri": [f"file:///synthetic/{start + i}.jpg" for i in range(count)],
-            "ingest_id": ["synthetic"] * count, "ingested_at": [now] * count,
-            "attrs": [[]] * count, "format": ["jpeg"] * count, "color_mode": ["rgb"] * count,
+            "ingest_id": ["synthetic"] * count,
+            "ingested_at": [now] * count,
+            "attrs": [[]] * count,
+            "format": ["jpeg"] * count,
+            "color_mode": ["rgb"] * count,
             "exif_orientation": [None] * count,
         }
-        iceberg.append(lake.catalog, f"{dataset}.assets", pa.table(rows, schema=ASSETS_ARROW),
-                       "lakehouse-bench", {}, fork_from=heads["assets"])
-    publish_work_branch(lake.catalog, lake.control, dataset, "lakehouse-bench", root, "main",
-                        "bench", "synthetic assets", current_actor(), {})
+        iceberg.append(
+            lake.catalog,
+            f"{dataset}.assets",
+            pa.table(rows, schema=ASSETS_ARROW),
+            "lakehouse-bench",
+            {},
+            fork_from=heads["assets"],
+        )
+    publish_work_branch(
+        lake.catalog,
+        lake.control,
+        dataset,
+        "lakehouse-bench",
+        root,
+        "main",
+        "bench",
+        "synthetic assets",
+        current_actor(),
+        {},
+    )
 
 
 def ref_creation(lake: Lakehouse, dataset: str, repeats: int = 7) -> dict[str, float]:
@@ -131,26 +162,40 @@ def main() -> None:
         "show_ms_late": statistics.mean(shows[late]) * 1e3,
         "show_ratio": show_ratio,
         "assets_snapshots_at_end": snapshots,
-        "tag_ms_small": small["tag"] * 1e3, "tag_ms_large": large["tag"] * 1e3,
+        "tag_ms_small": small["tag"] * 1e3,
+        "tag_ms_large": large["tag"] * 1e3,
         "tag_ratio": large["tag"] / small["tag"],
-        "branch_ms_small": small["branch"] * 1e3, "branch_ms_large": large["branch"] * 1e3,
+        "branch_ms_small": small["branch"] * 1e3,
+        "branch_ms_large": large["branch"] * 1e3,
         "branch_ratio": large["branch"] / small["branch"],
     }
     checks = [
         ("commit latency v1000/v10", commit_ratio, "<= 2", commit_ratio <= 2),
         ("show --ref main latency v1000/v10", show_ratio, "<= 2", show_ratio <= 2),
-        (f"tag create {args.large}/{args.small} assets", results["tag_ratio"], "<= 1.2",
-         results["tag_ratio"] <= 1.2),
-        (f"branch create {args.large}/{args.small} assets", results["branch_ratio"], "<= 1.2",
-         results["branch_ratio"] <= 1.2),
+        (
+            f"tag create {args.large}/{args.small} assets",
+            results["tag_ratio"],
+            "<= 1.2",
+            results["tag_ratio"] <= 1.2,
+        ),
+        (
+            f"branch create {args.large}/{args.small} assets",
+            results["branch_ratio"],
+            "<= 1.2",
+            results["branch_ratio"] <= 1.2,
+        ),
     ]
-    print(f"\ncommit: {results['commit_ms_early']:.0f} ms (versions 10-40) -> "
-          f"{results['commit_ms_late']:.0f} ms (last {WINDOW}); assets table holds "
-          f"{snapshots} snapshots at the end")
+    print(
+        f"\ncommit: {results['commit_ms_early']:.0f} ms (versions 10-40) -> "
+        f"{results['commit_ms_late']:.0f} ms (last {WINDOW}); assets table holds "
+        f"{snapshots} snapshots at the end"
+    )
     print(f"show:   {results['show_ms_early']:.1f} ms -> {results['show_ms_late']:.1f} ms")
-    print(f"tag:    {results['tag_ms_small']:.1f} ms ({args.small}) vs "
-          f"{results['tag_ms_large']:.1f} ms ({args.large}); branch: "
-          f"{results['branch_ms_small']:.1f} ms vs {results['branch_ms_large']:.1f} ms")
+    print(
+        f"tag:    {results['tag_ms_small']:.1f} ms ({args.small}) vs "
+        f"{results['tag_ms_large']:.1f} ms ({args.large}); branch: "
+        f"{results['branch_ms_small']:.1f} ms vs {results['branch_ms_large']:.1f} ms"
+    )
     for name, value, target, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {name:40} {value:6.2f}  (target {target})")
     if args.json:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_WORKDIR, Target, jpeg_dir, report, timed  # noqa: E402
-from bench_ingest import decode_rate  # noqa: E402
+from _common import DEFAULT_WORKDIR, Target, jpeg_dir, report, timed
+from bench_ingest import decode_rate
 
-from lakehouse import Lakehouse, Settings  # noqa: E402
-from lakehouse.raykit import ensure_ray  # noqa: E402
+from lakehouse import Lakehouse, Settings
+from lakehouse.raykit import ensure_ray
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if result.assets_checked != args.n:
         raise RuntimeError(f"validated {result.assets_checked} of {args.n} assets")
     rate, baseline = args.n / seconds, max(before, after)
-    print(f"validate: {args.n} assets in {seconds:.2f} s = {rate:.0f} images/s "
-          f"({result.assets_failed} failing)")
+    print(
+        f"validate: {args.n} assets in {seconds:.2f} s = {rate:.0f} images/s "
+        f"({result.assets_failed} failing)"
+    )
     print(f"baseline: cv2.imdecode one process {before:.0f} / {after:.0f} images/s")
     return report(
         "bench_validate",

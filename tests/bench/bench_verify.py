@@ -37,8 +37,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=2000, help="images (default 2000)")
     parser.add_argument("--threads", type=int, default=2, help="verify threads (default 2)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs each (best counts)")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR / "verify",
-                        help=f"cached images and scratch homes (default {DEFAULT_WORKDIR}/verify)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR / "verify",
+        help=f"cached images and scratch homes (default {DEFAULT_WORKDIR}/verify)",
+    )
     parser.add_argument("--json", type=Path, help="also write the final JSON line to this file")
     return parser.parse_args(argv)
 
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         version = lake.resolve("bench")
         ray.shutdown()  # verify and export do not use Ray; its daemons must not share the CPUs
         export_seconds, exported = timed(
-            lambda: export_version(lake.catalog, version, Path(scratch) / "export"))
+            lambda: export_version(lake.catalog, version, Path(scratch) / "export")
+        )
         plain = sorted((Path(scratch) / "export").glob("*/*"))
 
         def verify() -> VerifyReport:
@@ -80,17 +85,27 @@ def main(argv: list[str] | None = None) -> int:
             runs["plain"].append(timed(lambda: hash_files(plain))[0])
     best = {name: min(seconds) for name, seconds in runs.items()}
     rates = {name: checked.bytes / MB / seconds for name, seconds in best.items()}
-    print(f"{checked.assets} assets, {checked.bytes / MB:.1f} MB in {checked.files} data files; "
-          f"best of {args.repeat} runs, verify with {args.threads} threads")
+    print(
+        f"{checked.assets} assets, {checked.bytes / MB:.1f} MB in {checked.files} data files; "
+        f"best of {args.repeat} runs, verify with {args.threads} threads"
+    )
     print()
     print_table(
         ["run", "best s", "MB/s", "assets/s"],
         [
             ("verify_version", best["verify"], rates["verify"], checked.assets / best["verify"]),
-            ("plain files: read + sha256, 1 thread", best["plain"], rates["plain"],
-             checked.assets / best["plain"]),
-            ("export_version (once, information)", export_seconds,
-             exported.bytes / MB / export_seconds, exported.files / export_seconds),
+            (
+                "plain files: read + sha256, 1 thread",
+                best["plain"],
+                rates["plain"],
+                checked.assets / best["plain"],
+            ),
+            (
+                "export_version (once, information)",
+                export_seconds,
+                exported.bytes / MB / export_seconds,
+                exported.files / export_seconds,
+            ),
         ],
     )
     ratio = rates["verify"] / rates["plain"]
@@ -105,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         "plain_mb_s": rates["plain"],
         "export_seconds": export_seconds,
     }
-    return report("verify", [Target("verify MB/s / plain read+sha256 MB/s", ratio, ">=",
-                                    RATIO_MIN)], measurements, args.json)
+    return report(
+        "verify",
+        [Target("verify MB/s / plain read+sha256 MB/s", ratio, ">=", RATIO_MIN)],
+        measurements,
+        args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ def sample(tmp_path):
 
 
 def _annotations(lake, **at):
-    return lake.sql("SELECT annotation_id, asset_id, category, bbox, content_sha256, split, "
-                    "source FROM annotations", "ds", **at)
+    return lake.sql(
+        "SELECT annotation_id, asset_id, category, bbox, content_sha256, split, "
+        "source FROM annotations",
+        "ds",
+        **at,
+    )
 
 
 def test_coco_labels_land_with_their_images(lake, sample):
@@ -36,8 +40,7 @@ def test_label_defects_are_quarantined_with_reasons_and_assets_stay(lake, sample
     report = lake.ingest([sample.root], "ds", labels=sample.case("bbox_degenerate"))
     assert report.labels["reasons"] == {"bbox_degenerate": 2}
     assert report.counts["added"] == 6  # the images themselves stay
-    label_rows = lake.sql("SELECT category, reasons FROM quarantine WHERE category = 'label'",
-                          "ds")
+    label_rows = lake.sql("SELECT category, reasons FROM quarantine WHERE category = 'label'", "ds")
     assert label_rows.height == 2
     assert all(r == ["bbox_degenerate"] for r in label_rows["reasons"].to_list())
     assert _annotations(lake).height == CLEAN_ROWS - 2
@@ -53,10 +56,19 @@ def test_label_fix_on_a_branch_rewrites_only_labels_then_time_travel(lake, sampl
     first = lake.ingest([sample.root], "ds", labels=sample.clean, label_source="coco-train")
     before = _annotations(lake)
     lake.branch_create("ds", "relabel")
-    fix = lake.ingest([sample.root], "ds", ref="relabel", labels=sample.coco / CORRECTED,
-                      label_source="coco-train")
-    assert fix.labels["changes"] == {"unchanged": CLEAN_ROWS - 2, "edited": 1, "added": 1,
-                                     "removed": 1}
+    fix = lake.ingest(
+        [sample.root],
+        "ds",
+        ref="relabel",
+        labels=sample.coco / CORRECTED,
+        label_source="coco-train",
+    )
+    assert fix.labels["changes"] == {
+        "unchanged": CLEAN_ROWS - 2,
+        "edited": 1,
+        "added": 1,
+        "removed": 1,
+    }
     assert fix.counts["added"] == 0 and fix.snapshots["assets"] == first.snapshots["assets"]
 
     diff = lake.diff("ds", "main", "relabel")
