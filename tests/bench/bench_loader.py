@@ -16,7 +16,8 @@ warm):
 (d) peak memory of a fresh subprocess streaming the `--n-rss-large` (20,000) images through
     the loader over one streaming `--n-rss-small` (2,000): the driver's peak RSS (VmHWM), and
     the peak of the Ray workers' summed private memory (USS, polled)        targets <= 1.3
-    (their summed RSS is printed too: it also counts shared object-store pages they wrote)
+    (the driver's USS and the workers' summed RSS are printed too: RSS also counts the shared
+    object-store pages a process touched)
 
 Resizing: the baselines of (b) and (c) decode at full size and area-average (INTER_AREA, the
 right filter for a 2.9x reduction); `read_images` uses its `size` (Pillow, bilinear with
@@ -46,6 +47,7 @@ from lakehouse.raykit import ensure_ray
 from lakehouse.training import ray_dataset, to_hf_dataset
 
 SIZE = (224, 224)
+MEMORY = ("driver_rss", "driver_uss", "workers_rss", "workers_uss")
 REDUCED_RGB = cv2.IMREAD_REDUCED_GRAYSCALE_2 | cv2.IMREAD_COLOR_RGB  # the loader's decode here
 TARGETS = {"read_images": 1.0, "single": 1.6, "huggingface": 2.0, "rss": 1.3}
 
@@ -121,17 +123,17 @@ def huggingface(lake: Lakehouse, ref: str, batch_size: int) -> int:
     return count
 
 
-class WorkerMemory:
-    """Polls the Ray worker processes (children of this process's raylet): the peaks of their
-    summed RSS and of their summed USS (private memory; RSS also counts the object-store pages
-    a worker wrote, which are shared memory)."""
+class Memory:
+    """Polls this process and the Ray workers (children of its raylet): the peak of this
+    process's USS, and the peaks of the workers' summed RSS and USS. USS is private memory;
+    RSS also counts the object-store pages a process touched, which are shared."""
 
     def __init__(self, interval: float = 0.2) -> None:
-        self.interval, self.peak_rss, self.peak_uss = interval, 0, 0
+        self.interval, self.driver_uss, self.workers_rss, self.workers_uss = interval, 0, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> WorkerMemory:
+    def __enter__(self) -> Memory:
         self._thread.start()
         return self
 
@@ -150,19 +152,24 @@ class WorkerMemory:
                             rss, uss = rss + memory.rss, uss + memory.uss
                     except psutil.Error:  # exited between listing and reading
                         continue
-            self.peak_rss, self.peak_uss = max(self.peak_rss, rss), max(self.peak_uss, uss)
+            self.workers_rss, self.workers_uss = (
+                max(self.workers_rss, rss),
+                max(self.workers_uss, uss),
+            )
+            self.driver_uss = max(self.driver_uss, psutil.Process().memory_full_info().uss)
 
 
 def rss_child(workdir: Path, ref: str) -> int:
     """Stream one tag through the loader; print one JSON line with the peaks in bytes."""
     lake = Lakehouse(Settings.embedded(workdir / "home"))
     ensure_ray(lake.settings.ray)
-    with WorkerMemory() as workers:
+    with Memory() as memory:
         seconds, rows = timed(lambda: lakehouse_loader(lake, ref, 256))
     peaks = {
         "driver_rss": _peak_rss(),
-        "workers_rss": workers.peak_rss,
-        "workers_uss": workers.peak_uss,
+        "driver_uss": memory.driver_uss,
+        "workers_rss": memory.workers_rss,
+        "workers_uss": memory.workers_uss,
     }
     print(json.dumps({"ref": ref, "rows": rows, "seconds": seconds, **peaks}))
     return 0
@@ -233,18 +240,12 @@ def main(argv: list[str] | None = None) -> int:
             [
                 "images",
                 "seconds",
-                "driver peak RSS MB",
-                "workers peak RSS MB",
-                "workers peak USS MB",
+                "MB peak: driver RSS",
+                "driver USS",
+                "workers RSS",
+                "workers USS",
             ],
-            [
-                (
-                    r["rows"],
-                    r["seconds"],
-                    *(r[k] / 2**20 for k in ("driver_rss", "workers_rss", "workers_uss")),
-                )
-                for r in (small, large)
-            ],
+            [(r["rows"], r["seconds"], *(r[k] / 2**20 for k in MEMORY)) for r in (small, large)],
         )
         for key, what in (("driver_rss", "driver peak RSS"), ("workers_uss", "workers peak USS")):
             name = f"{what} {args.n_rss_large} / {args.n_rss_small} images"
