@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from lakehouse.errors import LakehouseError, UsageError
-from lakehouse.output import Output, frame_records, frame_to_text
+from lakehouse.output import Output, frame_to_text
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -906,6 +906,3 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     summary = run_demo(_open(args), args.dataset, args.dir)
     out.result(summary, summary["text"])
     return 0
-
-
-__all__ = ["build_parser", "frame_records", "main"]

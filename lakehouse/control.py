@@ -314,6 +314,13 @@ class ControlPlane:
     def versions_with_snapshot(self, dataset: str, table: str, snapshot_id: int) -> list[Version]:
         return [v for v in reversed(self.history(dataset)) if v.snapshots.get(table) == snapshot_id]
 
+    def ancestry(self, head: Version) -> Iterator[Version]:
+        """`head`, then its parent, and so on back to the dataset's first version."""
+        version: Version | None = head
+        while version is not None:
+            yield version
+            version = self.version(version.parent_id) if version.parent_id else None
+
     def history(self, dataset: str, limit: int | None = None) -> list[Version]:
         query = (
             sa.select(versions)

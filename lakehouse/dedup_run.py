@@ -179,9 +179,4 @@ def dedup_branch(
 
 
 def _last_dedup(control: ControlPlane, head: Version) -> Version | None:
-    version: Version | None = head
-    while version is not None:
-        if version.properties.get("job") == "dedup":
-            return version
-        version = control.version(version.parent_id) if version.parent_id else None
-    return None
+    return next((v for v in control.ancestry(head) if v.properties.get("job") == "dedup"), None)

@@ -144,12 +144,7 @@ def audit_check(policy: Policy) -> Check:
 
 
 def _latest_job(control: ControlPlane, head: Version, job: str) -> Version | None:
-    version: Version | None = head
-    while version is not None:
-        if version.properties.get("job") == job:
-            return version
-        version = control.version(version.parent_id) if version.parent_id else None
-    return None
+    return next((v for v in control.ancestry(head) if v.properties.get("job") == job), None)
 
 
 def _validated_assets(change: Change, policy_tag: str) -> set[str]:

@@ -138,12 +138,14 @@ def validate_part(
 
 def last_validation(control: ControlPlane, head: Version, policy_tag: str) -> Version | None:
     """The newest validate version in `head`'s ancestry under the same policy."""
-    version: Version | None = head
-    while version is not None:
-        if version.operation == "validate" and version.properties.get("policy") == policy_tag:
-            return version
-        version = control.version(version.parent_id) if version.parent_id else None
-    return None
+    return next(
+        (
+            v
+            for v in control.ancestry(head)
+            if v.operation == "validate" and v.properties.get("policy") == policy_tag
+        ),
+        None,
+    )
 
 
 def run_validate(

@@ -117,28 +117,24 @@ def plan_read(
             rows = rows.filter(pc.is_in(rows["asset_id"], value_set=labels.matching))
     asset_ids = rows["asset_id"].combine_chunks()
     seed = options.shuffle_seed
-    cuts = schedule(
-        Rows(
-            group=rows["group"].to_numpy(),
-            row=rows["row"].to_numpy(),
-            work=rows["work"].to_numpy(),
-            out=rows["out"].to_numpy(),
-            key=None if seed is None else shuffle_keys(asset_ids.to_pylist(), seed, len(rows)),
-        ),
-        options.task_bytes,
-        options.block_bytes,
+    planned = Rows(
+        group=rows["group"].to_numpy(),
+        row=rows["row"].to_numpy(),
+        work=rows["work"].to_numpy(),
+        out=rows["out"].to_numpy(),
+        key=None if seed is None else shuffle_keys(asset_ids.to_pylist(), seed, len(rows)),
     )
+    cuts = schedule(planned, options.task_bytes, options.block_bytes)
     annotations = labels.of(asset_ids) if labels and options.label_columns else None
-    tasks = tuple(_task(cut, rows, scanned.groups, annotations) for cut in cuts)
+    tasks = tuple(_task(cut, planned, scanned.groups, annotations) for cut in cuts)
     storage = Storage(tuple(sorted(table.io.properties.items())), table.metadata.location)
     return ReadPlan(version, None, options, storage, tasks, len(rows), _digest(asset_ids, cuts))
 
 
 def _task(
-    cut: Cut, rows: pa.Table, groups: list[tuple[str, int]], annotations: pa.Array | None
+    cut: Cut, rows: Rows, groups: list[tuple[str, int]], annotations: pa.Array | None
 ) -> TaskSpec:
-    group = rows["group"].to_numpy()[cut.rows]
-    row = rows["row"].to_numpy()[cut.rows]
+    group, row = rows.group[cut.rows], rows.row[cut.rows]
     storage_order = np.lexsort((row, group))
     slices = []
     for g in np.unique(group).tolist():
@@ -148,7 +144,7 @@ def _task(
     if not np.array_equal(storage_order, np.arange(len(storage_order))):
         order = np.empty_like(storage_order)
         order[storage_order] = np.arange(len(storage_order))
-    out_bytes = int(rows["out"].to_numpy()[cut.rows].sum())
+    out_bytes = int(rows.out[cut.rows].sum())
     taken = annotations.take(pa.array(cut.rows)) if annotations is not None else None
     return TaskSpec(tuple(slices), order, cut.blocks, taken, out_bytes)
 

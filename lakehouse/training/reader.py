@@ -37,9 +37,16 @@ def _read_rows(task: TaskSpec, columns: list[str], io: FileIO) -> pa.Table:
             parquet = pq.ParquetFile(handle, pre_buffer=True)
             for part in slices:
                 found = parquet.read_row_group(part.row_group, columns=columns)
-                parts.append(found if len(part.rows) == len(found) else found.take(part.rows))
+                parts.append(_pick(found, part.rows))
     rows = pa.concat_tables(parts)
     return rows.take(task.order) if task.order is not None else rows
+
+
+def _pick(found: pa.Table, rows: np.ndarray) -> pa.Table:
+    """`rows` (ascending) of a row group: a zero-copy slice when they are consecutive."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return found.slice(int(rows[0]), len(rows))
+    return found.take(rows)
 
 
 def _block(rows: pa.Table, annotations: pa.Array | None, options: ReadOptions) -> pa.Table:

@@ -24,7 +24,7 @@ right filter for a 2.9x reduction); `read_images` uses its `size` (Pillow, bilin
 antialiasing). The loader lets libjpeg decode at half size (DCT scaling), then resizes
 bilinearly (within 2x, no aliasing). The row `single_reduced` is one process doing exactly the
 loader's decode, so the gains from decoding less and from running in parallel can be told
-apart.
+apart; `lakehouse_seeded` is the loader with `shuffle_seed=1` (information only).
 """
 
 from __future__ import annotations
@@ -86,8 +86,10 @@ def prepare(workdir: Path, sizes: list[int]) -> Lakehouse:
     return lake
 
 
-def lakehouse_loader(lake: Lakehouse, ref: str, batch_size: int) -> int:
-    ds = ray_dataset("bench", ref=ref, lake=lake, columns=["image"], decode="rgb", resize=SIZE)
+def lakehouse_loader(lake: Lakehouse, ref: str, batch_size: int, seed: int | None = None) -> int:
+    ds = ray_dataset(
+        "bench", ref=ref, lake=lake, columns=["image"], decode="rgb", resize=SIZE, shuffle_seed=seed
+    )
     return sum(
         len(b["image"]) for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy")
     )
@@ -203,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(images.iterdir())
     runs: dict[str, Any] = {
         "lakehouse": lambda: lakehouse_loader(lake, ref, args.batch_size),
+        "lakehouse_seeded": lambda: lakehouse_loader(lake, ref, args.batch_size, seed=1),
         "read_images": lambda: ray_read_images(images, args.batch_size),
         "single": lambda: single_process(files),
         "single_reduced": lambda: single_process(files, REDUCED_RGB, cv2.INTER_LINEAR),
