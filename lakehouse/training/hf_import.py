@@ -5,7 +5,8 @@ directory and ingested with `Lakehouse.ingest`, so corrupt images end quarantine
 reasons, duplicates are recorded, and the ledger accounts for every row. File names come from an
 id column (or the row number) and the extension from the bytes' magic numbers. Labels (an
 `annotations`/`objects` column of {category, bbox} or a `label` column) are written as a COCO
-file beside the images, for `ingest --labels` (not available yet: see `labels_pending`).
+file beside the images and imported by the same ingest (`ingest --labels`), so they get the
+label checks too. Each image record also carries the sha256 of its bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import re
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +41,12 @@ _UNKNOWN_IMAGE_SUFFIX = ".jpg"
 
 @dataclass
 class HFImportReport:
-    ingest: IngestReport
+    ingest: IngestReport  # its `labels` says what became of the labels
     rows: int  # rows of the HF dataset, each staged as one file
-    labels_pending: int  # labels found but not imported (needs `ingest --labels`)
+    labels: int  # label records found in the rows and handed to the ingest
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.ingest.to_dict(), "rows": self.rows, "labels_pending": self.labels_pending}
+        return {**self.ingest.to_dict(), "rows": self.rows, "labels_staged": self.labels}
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,12 @@ def from_hf_dataset(
     image_column: str = "image",
     id_column: str | None = None,
     message: str | None = None,
+    label_source: str | None = None,
     settings: Settings | None = None,
 ) -> HFImportReport:
-    """Ingest every image of `hf` (every split of a DatasetDict) into `dataset` at `ref`."""
+    """Ingest every image of `hf` (every split of a DatasetDict) and its labels into `dataset`
+    at `ref`. `label_source` names the labels (default `huggingface:<dataset>`): importing
+    again under the same name updates them rather than adding a second copy."""
     lake = lake or Lakehouse.open(settings)
     with tempfile.TemporaryDirectory(prefix="lakehouse-import-hf-") as scratch:
         staged = stage(hf, Path(scratch), image_column, id_column)
@@ -78,13 +81,9 @@ def from_hf_dataset(
             ref=ref,
             attrs={"imported_from": "huggingface"},
             message=message or f"import {staged.rows} rows from a Hugging Face dataset",
-        )
-    # TODO(labels): pass staged.labels to lake.ingest once `ingest --labels COCO.json` exists.
-    if staged.annotations:
-        warnings.warn(
-            f"{staged.annotations} labels were not imported: label import needs "
-            "`lakehouse ingest --labels` (not available yet)",
-            stacklevel=2,
+            labels=staged.labels,
+            label_source=label_source or f"huggingface:{dataset}",
+            labels_prefix="",
         )
     return HFImportReport(report, staged.rows, staged.annotations)
 
@@ -184,13 +183,13 @@ class _Coco:
             if isinstance(row.get(key), int):
                 entry[key] = row[key]
         labels = list(_labels(row, features))
-        splits = {s for _, _, s in labels if s}
+        splits = {s for _, _, s, _ in labels if s}
         if split is not None or len(splits) == 1:
             entry["split"] = split if split is not None else splits.pop()
         self.images.append(entry)
-        for category, bbox, _ in labels:
+        for category, bbox, _, label_id in labels:
             annotation: dict[str, Any] = {
-                "id": len(self.annotations) + 1,
+                "id": label_id or len(self.annotations) + 1,
                 "image_id": index,
                 "category_id": self.categories.setdefault(category, len(self.categories) + 1),
             }
@@ -208,8 +207,8 @@ class _Coco:
 
 def _labels(
     row: dict[str, Any], features: datasets.Features
-) -> Iterator[tuple[str, Any, str | None]]:
-    """(category name, bbox or None, split or None) of each label of a row."""
+) -> Iterator[tuple[str, Any, str | None, str | None]]:
+    """(category name, bbox or None, split or None, label id or None) of each label of a row."""
     for column in BOX_COLUMNS:
         value = row.get(column)
         if isinstance(value, dict):  # a dict of lists (the older Sequence-of-dict layout)
@@ -219,10 +218,16 @@ def _labels(
             ]
         for label in value or []:
             name = label.get("category", label.get("label"))
-            yield _class_name(name, features, column), label.get("bbox"), label.get("split")
+            label_id = label.get("annotation_id")  # as export_hf writes it; unique
+            yield (
+                _class_name(name, features, column),
+                label.get("bbox"),
+                label.get("split"),
+                None if label_id is None else str(label_id),
+            )
     for column in CLASS_COLUMNS:
         if column in row and row[column] is not None and not isinstance(row[column], list):
-            yield _class_name(row[column], features, column), None, None
+            yield _class_name(row[column], features, column), None, None, None
 
 
 def _class_name(value: Any, features: datasets.Features, column: str) -> str:

@@ -43,25 +43,32 @@ def test_a_version_becomes_an_hf_dataset_of_original_bytes_and_labels(street: St
     assert set(v1["asset_id"]) == street.v1_ids and "image" not in v1.features
 
 
-def test_export_then_import_keeps_every_byte_and_stages_the_labels(
-    street: Street, tmp_path: Path
-) -> None:
+def test_export_then_import_keeps_every_byte_and_label(street: Street, tmp_path: Path) -> None:
     report = export_hf("street", tmp_path / "hf", ref="v2", lake=street.lake)
     assert report.rows == 40
     provenance = json.loads((tmp_path / "hf" / PROVENANCE_FILE).read_text())
     assert provenance["version_id"] == street.lake.resolve("street", ref="v2").version_id
     assert any(e["action"] == "export-hf" for e in street.lake.audit_log("street"))
 
-    with pytest.warns(UserWarning, match="labels were not imported"):
-        imported = import_hf(tmp_path / "hf", "copy", lake=street.lake)
-    assert imported.ingest.counts["added"] == imported.rows == 40
+    imported = import_hf(tmp_path / "hf", "copy", lake=street.lake)
     n_labels = sum(len(v) for v in street.labels.values())
-    assert imported.labels_pending == n_labels
-    copy = _raw(to_hf_dataset("copy", lake=street.lake, columns=["asset_id", "image"]))
+    assert imported.ingest.counts["added"] == imported.rows == 40
+    assert imported.labels == n_labels
+    copy = _raw(to_hf_dataset("copy", lake=street.lake))
     assert {r["asset_id"] for r in copy.to_list()} == street.all_ids
 
-    staged = stage(datasets.load_from_disk(str(tmp_path / "hf")), tmp_path / "staged")
-    assert staged.labels is not None and staged.annotations == n_labels
+    def labels(annotations: list[dict]) -> list[tuple]:
+        return sorted((a["category"], a["bbox"] or [], a["split"]) for a in annotations)
+
+    for row in copy.to_list():
+        assert hashlib.sha256(row["image"]["bytes"]).hexdigest() == row["asset_id"]
+        assert labels(row["annotations"]) == labels(street.labels[row["asset_id"]])
+
+
+def test_staged_coco_names_every_image_by_its_sha256(street: Street, tmp_path: Path) -> None:
+    hf = to_hf_dataset("street", lake=street.lake, ref="v2")
+    staged = stage(hf, tmp_path / "staged")
+    assert staged.labels is not None and staged.rows == 40
     coco = json.loads(staged.labels.read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
     sha_of = {image["id"]: image["sha256"] for image in coco["images"]}
@@ -104,4 +111,4 @@ def test_corrupt_images_in_an_hf_dataset_end_quarantined_with_reasons(street: St
         "00000002_noise.jpg": ["not_an_image"],
         "00000003_empty.jpg": ["empty_file"],
     }
-    assert len(ledger) == 5 and report.labels_pending == 0
+    assert len(ledger) == 5 and report.labels == 0
