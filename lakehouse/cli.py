@@ -796,11 +796,20 @@ def _export_hf(args: argparse.Namespace, out: Output) -> int:
     from lakehouse.training import export_hf
 
     lh = _open(args)
-    version = _resolve(lh, args)
-    report = export_hf(args.dataset, args.destination, version_id=version.version_id, lake=lh)
-    data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
+    if args.as_of:  # a time resolves here; refs go through so the record keeps their names
+        version_id, ref, snapshot = _resolve(lh, args).version_id, None, None
+    else:
+        version_id, ref, snapshot = args.version_id, args.ref, args.snapshot
+    report = export_hf(
+        args.dataset,
+        args.destination,
+        ref=ref,
+        snapshot_id=snapshot,
+        version_id=version_id,
+        lake=lh,
+    )
     out.result(
-        data, f"exported version {version.version_id} of {args.dataset} to {args.destination}"
+        report.to_dict(), f"exported {report.rows} rows of {args.dataset} to {args.destination}"
     )
     return 0
 
@@ -811,7 +820,7 @@ def _import_hf(args: argparse.Namespace, out: Output) -> int:
     report = import_hf(
         args.path, args.dataset, lake=_open(args), ref=args.branch, image_column=args.image_column
     )
-    data = report.to_dict() if hasattr(report, "to_dict") else dict(report.__dict__)
+    data = report.to_dict()
     out.result(data, json.dumps(data, default=str, indent=2))
     return 0
 
