@@ -23,7 +23,13 @@ from lakehouse.config import Settings, load_settings
 from lakehouse.control import ControlPlane, Ref, Version, current_actor
 from lakehouse.dedup_run import dedup_branch
 from lakehouse.diff import VersionDiff, diff_versions
-from lakehouse.errors import ConfigError, LakehouseError, RefNotFound, UsageError
+from lakehouse.errors import (
+    CommitConflict,
+    ConfigError,
+    LakehouseError,
+    RefNotFound,
+    UsageError,
+)
 from lakehouse.export import ExportReport, export_version
 from lakehouse.gate import (
     Check,
@@ -305,19 +311,24 @@ class Lakehouse:
         return report
 
     def _auto_maintain(self, dataset: str, ref: str = "main") -> None:
-        """Expire and collect when a table the last version changed passes the configured
-        snapshot bound (tables it did not change cannot have grown)."""
-        limit = self.settings.history.auto_expire_snapshots
+        """Maintain by itself when a table the last version changed passes the snapshot bound
+        (expire + GC) or holds many data files (also compact: scans and the ingest's id scan
+        open every file, so small files must not pile up with history)."""
+        history = self.settings.history
         head = self.resolve(dataset, ref=ref)
         parent = self.control.version(head.parent_id) if head.parent_id else None
         changed = [
             t for t, s in head.snapshots.items() if parent is None or parent.snapshots.get(t) != s
         ]
-        if any(
-            len(self.catalog.load_table(f"{dataset}.{t}").metadata.snapshots) > limit
-            for t in changed
+        tables = [self.catalog.load_table(f"{dataset}.{t}") for t in changed]
+        too_many_files = any(_data_files(t) > history.auto_compact_files for t in tables)
+        if too_many_files or any(
+            len(t.metadata.snapshots) > history.auto_expire_snapshots for t in tables
         ):
-            self.maintain(dataset, compact=False)
+            try:
+                self.maintain(dataset, compact=too_many_files)
+            except CommitConflict:  # main moved meanwhile: the next operation tries again
+                return
 
     # remediation queue -------------------------------------------------------------------
     # Each status change and export is audited inside lakehouse.remediation (with the
@@ -555,6 +566,12 @@ class Lakehouse:
         warehouse = self.settings.catalog.warehouse
         if warehouse.startswith("file://"):
             Path(warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+
+
+def _data_files(table: Any) -> int:
+    snapshot = table.current_snapshot()
+    summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+    return int(summary.get("total-data-files", 0))
 
 
 def version_record(version: Version) -> dict[str, Any]:

@@ -22,7 +22,12 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "control": {"uri": str},
     "ray": {"address": str, "num_cpus": int},
     "ingest": {"policy": str, "commit_mb": int, "files_per_task": int},
-    "history": {"keep_versions": int, "auto_expire_snapshots": int, "gc_grace_seconds": int},
+    "history": {
+        "keep_versions": int,
+        "auto_expire_snapshots": int,
+        "auto_compact_files": int,
+        "gc_grace_seconds": int,
+    },
 }
 
 
@@ -55,6 +60,7 @@ class IngestSettings:
 class HistorySettings:
     keep_versions: int  # newest versions kept readable besides refs and tags
     auto_expire_snapshots: int  # maintenance runs by itself when a table has more snapshots
+    auto_compact_files: int  # ... and compacts when a table of main has more data files
     gc_grace_seconds: int  # unreferenced files younger than this are never deleted
 
 

@@ -114,11 +114,17 @@ def test_maintenance_runs_by_itself_past_the_snapshot_bound(tmp_path, ray_cluste
     settings = Settings.embedded(tmp_path / "home")
     settings = dataclasses.replace(
         settings,
-        history=dataclasses.replace(settings.history, keep_versions=2, auto_expire_snapshots=4),
+        history=dataclasses.replace(
+            settings.history, keep_versions=2, auto_expire_snapshots=4, auto_compact_files=3
+        ),
     )
     lake = Lakehouse(settings)
     for seed in range(8):
         _ingest_one(lake, tmp_path, seed)
     table = lake.catalog.load_table("ds.assets")
     assert len(table.metadata.snapshots) <= 5
+    files = table.scan(snapshot_id=lake.resolve("ds").snapshots["assets"]).plan_files()
+    assert len(list(files)) <= 4  # small files were compacted by themselves
     assert len(_ids(lake)) == 8
+    assert "compact" in [v.operation for v in lake.log("ds")]
+    assert lake.verify("ds").ok
