@@ -24,11 +24,11 @@ import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.dedup import duplicate_rows, run_dedup, signatures_from_content
-from lakehouse.errors import UsageError
 from lakehouse.history import added_files, read_columns
 from lakehouse.lineage import record_version, version_inputs
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch
+from lakehouse.resolve import job_branch_head
 from lakehouse.schema import ANNOTATIONS, ASSETS, DUPLICATES, DUPLICATES_SCHEMA, SOURCES
 
 _IN_BATCH = 200  # pyiceberg stops pruning files by an In filter past 200 values
@@ -44,13 +44,7 @@ def dedup_branch(
     incremental: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    if branch == "main":
-        raise UsageError("dedup writes its results to a branch; main changes only by publish")
-    ref = control.ref(dataset, branch)
-    if ref is None or ref.kind != "branch":
-        raise UsageError(f"{dataset}@{branch} is not a branch")
-    head = control.version(ref.version_id)
-    assert head is not None
+    head = job_branch_head(control, dataset, branch, "dedup")
     tables = iceberg.load_tables(catalog, dataset)
     previous = _last_dedup(control, head) if incremental else None
     since = previous.properties["input_snapshots"][ASSETS] if previous else None

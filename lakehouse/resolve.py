@@ -106,3 +106,16 @@ def _by_snapshot(
         hint="it is an intermediate commit of an ingest, not a published version; "
         "`lakehouse log` lists version snapshot ids",
     )
+
+
+def job_branch_head(control: ControlPlane, dataset: str, branch: str, job: str) -> Version:
+    """The head of `branch`, where a job writes its results (never main: main changes only by
+    publish)."""
+    if branch == "main":
+        raise UsageError(f"{job} writes its results to a branch; main changes only by publish")
+    ref = control.ref(dataset, branch)
+    if ref is None or ref.kind != "branch":
+        raise UsageError(f"{dataset}@{branch} is not a branch")
+    head = control.version(ref.version_id)
+    assert head is not None
+    return head

@@ -27,12 +27,13 @@ from pyiceberg.io import load_file_io
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
-from lakehouse.errors import CorruptMedia, UsageError
+from lakehouse.errors import CorruptMedia
 from lakehouse.history import added_files, live_files
 from lakehouse.lineage import record_version, version_inputs
 from lakehouse.media import decode_verified, probe, sniff
 from lakehouse.policy import ImagePolicy, Policy, check_header
 from lakehouse.publish import publish_work_branch
+from lakehouse.resolve import job_branch_head
 from lakehouse.schema import ASSETS, CHECKS, CHECKS_SCHEMA
 
 POLICY_CHECKS = (
@@ -161,13 +162,7 @@ def run_validate(
     audit_runner: Callable[[Version], dict[str, dict[str, Any]]] | None = None,
 ) -> ValidateReport:
     started = time.perf_counter()
-    if branch == "main":
-        raise UsageError("validate writes its results to a branch; main changes only by publish")
-    ref = control.ref(dataset, branch)
-    if ref is None or ref.kind != "branch":
-        raise UsageError(f"{dataset}@{branch} is not a branch")
-    head = control.version(ref.version_id)
-    assert head is not None
+    head = job_branch_head(control, dataset, branch, "validate")
     policy_tag = f"{policy.name}@{policy.digest}"
     previous = last_validation(control, head, policy_tag) if incremental else None
     tables = iceberg.load_tables(catalog, dataset)
