@@ -24,11 +24,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from lakehouse.dedup.params import DedupParams
+from lakehouse.dedup.params import DedupParams, dedup_params_from_table
 from lakehouse.errors import ConfigError
-from lakehouse.labels.policy import LabelPolicy
+from lakehouse.labels.policy import LabelPolicy, label_policy_from_table
 from lakehouse.media.formats import EXTENSIONS, IMAGE_FORMATS
 from lakehouse.media.probe import COLOR_MODES, ImageHeader
+from lakehouse.video.policy import VideoPolicy, video_policy_from_table
 
 _BIT_DEPTHS = frozenset({1, 2, 4, 8, 12, 16, 32})
 
@@ -77,6 +78,7 @@ class Policy:
     audits: tuple[tuple[str, AuditRule], ...] = ()
     labels: LabelPolicy = field(default_factory=LabelPolicy)
     dedup: DedupParams = field(default_factory=DedupParams)
+    video: VideoPolicy = field(default_factory=VideoPolicy)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,9 @@ _IMAGE_KEYS: dict[str, tuple[str, frozenset | None]] = {
     "extension_must_match": ("bool", None),
     "allowed_orientations": ("[int]", frozenset(range(1, 9))),
 }
-_TOP_KEYS = frozenset({"name", "description", "image", "gate", "audits", "labels", "dedup"})
+_TOP_KEYS = frozenset(
+    {"name", "description", "image", "gate", "audits", "labels", "dedup", "video"}
+)
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -121,16 +125,23 @@ def load_policy(path: str | Path) -> Policy:
     image = ImagePolicy(**_image_values(path, table))
     gate = _gate_policy(path, raw.get("gate", {}))
     audits = _audit_rules(path, raw.get("audits", {}))
+    labels = label_policy_from_table(path, raw.get("labels"))
+    dedup = dedup_params_from_table(path, raw.get("dedup"))
+    video = video_policy_from_table(path, raw.get("video", {}))
     canonical = json.dumps(
         {
             "name": name,
             "image": asdict(image),
             "gate": asdict(gate),
             "audits": [[n, asdict(r)] for n, r in audits],
+            "labels": asdict(labels),
+            "dedup": asdict(dedup),
+            "video": asdict(video),
         },
         sort_keys=True,
     )
-    return Policy(name, image, hashlib.sha256(canonical.encode()).hexdigest()[:16], gate, audits)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return Policy(name, image, digest, gate, audits, labels, dedup, video)
 
 
 def _gate_policy(path: Path, table: Any) -> GatePolicy:

@@ -66,6 +66,10 @@ def test_digest_follows_content_not_formatting(tmp_path):
         (("extension_must_match = true", ""), "image.extension_must_match"),
         (("[image]", "[images]"), "images"),
         (("min_side = 32", "min_side = "), "cannot read"),
+        (('missing_label = "count"', 'missing_label = "warn"'), "labels.missing_label"),
+        (("max_distance = 14", "max_distance = 1"), "[dedup]"),
+        (('sampling = "every:1"', 'sampling = "every:0"'), "video.sampling"),
+        (("max_gap_factor = 1.5", "max_gap_factor = 1.5\nmax_gap = 2"), "video.max_gap"),
     ],
 )  # fmt: skip
 def test_loader_errors_name_file_and_key(tmp_path, edit, message):
@@ -74,6 +78,28 @@ def test_loader_errors_name_file_and_key(tmp_path, edit, message):
     with pytest.raises(ConfigError) as caught:
         load_policy(path)
     assert str(path) in str(caught.value) and message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "read"),
+    [
+        (('missing_label = "count"', 'missing_label = "error"'),
+         lambda p: p.labels.missing_label == "error"),
+        (("min_inliers = 12", "min_inliers = 20"), lambda p: p.dedup.min_inliers == 20),
+        (('sampling = "every:1"', 'sampling = "fps:2"'), lambda p: p.video.sampling == "fps:2.0"),
+        (('frame_encoding = "png"', 'frame_encoding = "jpeg:90"'),
+         lambda p: p.video.encoding.media_type == "image/jpeg"),
+        (("keep_truncated_frames = false", "keep_truncated_frames = true"),
+         lambda p: p.video.keep_truncated_frames),
+    ],
+)  # fmt: skip
+def test_every_section_is_read_and_digested(tmp_path, edit, read):
+    default = load_policy(DEFAULT_PATH)
+    assert not read(default)
+    old, new = edit
+    edited = load_policy(write(tmp_path, DEFAULT_PATH.read_text().replace(old, new, 1)))
+    assert read(edited)
+    assert edited.digest != default.digest
 
 
 def test_missing_file_and_optional_keys(tmp_path):
