@@ -42,11 +42,13 @@ from lakehouse.gate import (
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
+from lakehouse.ingest.video_task import FRAMES_PER_BATCH, extract_video
+from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_outflow
 from lakehouse.maintenance import MaintenanceReport
 from lakehouse.policy import Policy, load_policy
 from lakehouse.query import plan, run_sql
-from lakehouse.raykit import task_submitter
+from lakehouse.raykit import stream_submitter, task_submitter
 from lakehouse.remediation import QuarantineExport, Remediation
 from lakehouse.resolve import resolve_version
 from lakehouse.resources import resource_dir
@@ -135,21 +137,30 @@ class Lakehouse:
                     f"main only takes ingests under its policy {self.policy().name!r}; "
                     f"ingest with {chosen.name!r} into a branch and publish it"
                 )
-            submit, collect = task_submitter(self.settings.ray, inspect_files, chosen.image)
             report = run_ingest(
                 self.catalog,
                 self.control,
                 chosen,
                 request,
-                submit=submit,
-                collect=collect,
+                self._ingest_workers(chosen),
                 commit_bytes=self.settings.ingest.commit_bytes,
-                files_per_task=self.settings.ingest.files_per_task,
                 on_progress=on_progress,
                 on_total=on_total,
             )
         self._auto_maintain(dataset, ref)
         return report
+
+    def _ingest_workers(self, policy: Policy) -> IngestWorkers:
+        inspect, collect = task_submitter(self.settings.ray, inspect_files, policy.image)
+        extract, stream = stream_submitter(
+            self.settings.ray,
+            extract_video,
+            policy.video,
+            FRAMES_PER_BATCH,
+            self.settings.ingest.video_cpus,
+            num_cpus=self.settings.ingest.video_cpus,
+        )
+        return IngestWorkers(inspect, collect, extract, stream, self.settings.ingest.files_per_task)
 
     def branch_create(
         self, dataset: str, name: str, source: str = "main", message: str = ""

@@ -21,7 +21,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "catalog": {"name": str, "type": str, "uri": str, "warehouse": str},
     "control": {"uri": str},
     "ray": {"address": str, "num_cpus": int},
-    "ingest": {"policy": str, "commit_mb": int, "files_per_task": int},
+    "ingest": {"policy": str, "commit_mb": int, "files_per_task": int, "video_cpus": int},
     "history": {
         "keep_versions": int,
         "auto_expire_snapshots": int,
@@ -54,6 +54,7 @@ class IngestSettings:
     policy: str
     commit_bytes: int
     files_per_task: int
+    video_cpus: int = 2  # CPUs one video's task reserves: decoding and frame encoding overlap
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,10 @@ def load_settings(
     if not control_uri:
         raise ConfigError("control.uri is required when the catalog is not a SQL catalog")
     ray_address = env.get("RAY_ADDRESS") or ray["address"] or None
-    if ingest["commit_mb"] <= 0 or ingest["files_per_task"] <= 0:
-        raise ConfigError("ingest.commit_mb and ingest.files_per_task must be positive")
+    if min(ingest["commit_mb"], ingest["files_per_task"], ingest["video_cpus"]) <= 0:
+        raise ConfigError(
+            "ingest.commit_mb, ingest.files_per_task and ingest.video_cpus must be positive"
+        )
     if history["keep_versions"] < 1 or history["auto_expire_snapshots"] < 1:
         raise ConfigError("history.keep_versions and history.auto_expire_snapshots must be >= 1")
     return Settings(
@@ -123,6 +126,7 @@ def load_settings(
             policy=ingest["policy"],
             commit_bytes=ingest["commit_mb"] * 1024 * 1024,
             files_per_task=ingest["files_per_task"],
+            video_cpus=ingest["video_cpus"],
         ),
         history=HistorySettings(**history),
     )

@@ -7,7 +7,7 @@ never pays Ray's start-up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lakehouse.config import RaySettings
@@ -59,3 +59,39 @@ def task_submitter(
         return list(ray.get(handles))
 
     return submit, collect
+
+
+def stream_submitter(
+    settings: RaySettings,
+    generator: Callable[..., Iterator[Any]],
+    *shared: Any,
+    num_cpus: int = 1,
+    backpressure: int = 2,
+) -> tuple[Callable[..., Any], Callable[[Any], Iterator[Any]]]:
+    """(submit, stream) for running generator function `generator(*args, *shared)` as a Ray
+    streaming-generator task reserving up to `num_cpus` CPUs (never more than the cluster has).
+
+    The task pauses once `backpressure` yielded values wait unread, so a producer faster than
+    its consumer never piles its output up in the object store.
+    """
+    state: dict[str, Any] = {}
+
+    def submit(*args: Any) -> Any:
+        import ray
+
+        if "remote" not in state:
+            ensure_ray(settings)
+            cpus = max(1, min(num_cpus, int(ray.cluster_resources().get("CPU", 1))))
+            state["remote"] = ray.remote(
+                num_cpus=cpus, max_retries=0, _generator_backpressure_num_objects=backpressure
+            )(generator)
+            state["shared"] = [ray.put(value) for value in shared]
+        return state["remote"].remote(*args, *state["shared"])
+
+    def stream(handle: Any) -> Iterator[Any]:
+        import ray
+
+        for ref in handle:
+            yield ray.get(ref)
+
+    return submit, stream

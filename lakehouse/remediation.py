@@ -48,7 +48,7 @@ from lakehouse.errors import CommitConflict, IntegrityError, LakehouseError, Usa
 from lakehouse.export import place
 from lakehouse.history import file_changes, read_columns
 from lakehouse.ingest.inspect_task import inspect_files
-from lakehouse.media import is_junk_name
+from lakehouse.media import is_junk_name, is_video
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch
 from lakehouse.schema import QUARANTINE, SOURCES
@@ -614,6 +614,20 @@ def readmission_refusal(
     return None
 
 
+def video_readmission_refusal(
+    quarantine_id: str, policy: Policy, path: Path
+) -> ReleaseRefused | None:
+    """Why the ingest would not keep this video's frames (None when it would): the same
+    `process_video` verdict an ingest worker reaches, frames decoded and thrown away."""
+    from lakehouse.video import process_video
+
+    verdict = process_video(path, policy.video, lambda frames: None, threads=1)
+    if verdict.category is None or verdict.keep_frames:
+        return None
+    tag = f"{policy.name}@{policy.digest}"
+    return ReleaseRefused(quarantine_id, tag, list(verdict.reasons), verdict.detail)
+
+
 # plumbing ----------------------------------------------------------------------------------------
 def branch_head(control: ControlPlane, dataset: str, branch: str) -> Version:
     from lakehouse.versioning import get_ref
@@ -739,8 +753,13 @@ def _readmit(
     """Check the file in process (the ingest worker's own inspection), ingest it on the
     branch, then set the item's status; a refusal happens before anything is written."""
     chosen = lake.policy(policy)
-    inspected = inspect_files([(0, str(path))], chosen.image)[0]
-    refusal = readmission_refusal(qid, chosen, path.name, inspected)
+    with path.open("rb") as f:
+        video = is_video(f.read(64), path.name)
+    if video:
+        refusal = video_readmission_refusal(qid, chosen, path)
+    else:
+        inspected = inspect_files([(0, str(path))], chosen.image)[0]
+        refusal = readmission_refusal(qid, chosen, path.name, inspected)
     if refusal is not None:
         raise refusal
     report = lake.ingest(
@@ -765,7 +784,7 @@ def _readmit(
             + ", ".join(f"{o} x{n}" for o, n in report.counts.items() if n),
             landed=report.version_id,
         )
-    asset_id = inspected.sha256
+    asset_id = None if video else inspected.sha256  # a video is not an asset
     version = set_status(
         lake.catalog,
         lake.control,

@@ -2,7 +2,9 @@
 
 The driver hashes files (cheap: sha256 runs at GB/s) and sorts them into outcomes; only the
 first copy of bytes never seen before goes to a worker to be decoded. This is why a re-ingest
-costs a read and a hash per file, never a decode.
+costs a read and a hash per file, never a decode. Videos are hashed as a stream (never read
+whole) and each new one gets a window of its own: its frames are committed in batches while
+it is being decoded.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from enum import Enum
 from typing import Any
 
 from lakehouse.ingest.known import DigestSet
-from lakehouse.ingest.walk import FileEntry, read_file
-from lakehouse.media import IMAGE_FORMATS, MEDIA_EXTENSIONS, VIDEO_FORMATS, is_junk_name, sniff
+from lakehouse.ingest.walk import FileEntry, open_regular
+from lakehouse.ingest.workers import IngestWorkers
+from lakehouse.media import (
+    IMAGE_FORMATS,
+    MEDIA_EXTENSIONS,
+    is_junk_name,
+    is_video,
+    sniff,
+)
 
 ADDED, DUPLICATE, ALREADY_PRESENT = "added", "duplicate", "already_present"
 QUARANTINED, SKIPPED = "quarantined", "skipped"
@@ -26,11 +35,13 @@ OUTCOMES = (ADDED, DUPLICATE, ALREADY_PRESENT, QUARANTINED, SKIPPED)
 WINDOW_MAX_FILES = 4096
 Submit = Callable[[list[tuple[int, str]]], Any]  # starts inspecting (index, path) items
 _HASH_THREADS = 4
+_HASH_CHUNK = 1 << 20
 
 
 class Action(Enum):
     RECORD = "record"  # outcome known now
-    INSPECT = "inspect"  # first copy of new bytes: a worker decodes it
+    INSPECT = "inspect"  # first copy of new image bytes: a worker decodes it
+    EXTRACT = "extract"  # first copy of a new video: a worker decodes it and streams its frames
     FOLLOW = "follow"  # identical to a file being inspected: outcome follows that file's
 
 
@@ -52,6 +63,7 @@ class Window:
     decisions: list[Decision] = field(default_factory=list)
     inspect_bytes: int = 0
     tasks: list[Any] = field(default_factory=list)  # handles of the submitted inspections
+    video_task: Any = None  # a video's window holds that one decision and its extraction
     _pending: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, decision: Decision, submit: Submit, files_per_task: int) -> None:
@@ -80,31 +92,40 @@ class RunState:
     run_added: set[str] = field(default_factory=set)
     run_quarantined: set[str] = field(default_factory=set)
     in_flight: set[str] = field(default_factory=set)
+    stored_videos: set[str] = field(default_factory=set)
+    run_videos: set[str] = field(default_factory=set)
 
 
 def plan_windows(
     entries: Iterable[FileEntry],
     state: RunState,
     window_bytes: int,
-    submit: Submit,
-    files_per_task: int,
+    workers: IngestWorkers,
 ) -> Iterator[Window]:
-    """Group entries into windows of at most `window_bytes` of new bytes, deciding each and
-    submitting the inspections as they accumulate."""
+    """Group entries into windows of at most `window_bytes` of new image bytes, deciding each
+    and submitting the inspections as they accumulate; a new video is a window of its own."""
     window = Window()
     with ThreadPoolExecutor(_HASH_THREADS) as pool:
         for chunk in _chunks(entries, 64):
             for entry, probe in zip(chunk, pool.map(_probe, chunk), strict=True):
-                window.add(_decide(entry, probe, state), submit, files_per_task)
+                decision = _decide(entry, probe, state)
+                if decision.action is Action.EXTRACT:
+                    if window.decisions:
+                        window.flush(workers.inspect)
+                        yield window
+                        window = Window()
+                    yield Window([decision], video_task=workers.extract(entry.path))
+                    continue
+                window.add(decision, workers.inspect, workers.files_per_task)
                 if (
                     window.inspect_bytes >= window_bytes
                     or len(window.decisions) >= WINDOW_MAX_FILES
                 ):
-                    window.flush(submit)
+                    window.flush(workers.inspect)
                     yield window
                     window = Window()
     if window.decisions:
-        window.flush(submit)
+        window.flush(workers.inspect)
         yield window
 
 
@@ -113,16 +134,27 @@ class _Probe:
     sha256: str | None = None
     fmt: str | None = None
     error: str | None = None
+    video: bool = False
 
 
 def _probe(entry: FileEntry) -> _Probe:
-    if entry.problem or is_junk_name(os.path.basename(entry.rel_path)):
+    name = os.path.basename(entry.rel_path)
+    if entry.problem or is_junk_name(name):
         return _Probe()
     try:
-        data = read_file(entry.path)
+        with open_regular(entry.path) as handle:
+            head = handle.read(64)
+            fmt = sniff(head)
+            digest = hashlib.sha256(head)
+            video = is_video(head, name)
+            if video:  # possibly gigabytes: hash as a stream
+                while chunk := handle.read(_HASH_CHUNK):
+                    digest.update(chunk)
+            else:
+                digest.update(handle.read())
     except OSError as exc:
         return _Probe(error=f"unreadable: {exc.strerror or exc}")
-    return _Probe(hashlib.sha256(data).hexdigest(), sniff(data[:64]))
+    return _Probe(digest.hexdigest(), fmt, video=video)
 
 
 def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
@@ -133,25 +165,22 @@ def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
         return Decision(entry, Action.RECORD, outcome=SKIPPED, detail="junk_file")
     if probe.error:
         return Decision(entry, Action.RECORD, outcome=SKIPPED, detail=probe.error)
-    if probe.fmt in VIDEO_FORMATS:
-        return Decision(
-            entry,
-            Action.RECORD,
-            sha256=probe.sha256,
-            outcome=SKIPPED,
-            detail=f"video_not_supported: {probe.fmt}",
-        )
     has_media_suffix = os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS
-    if probe.fmt not in IMAGE_FORMATS and not has_media_suffix:
+    if probe.fmt not in IMAGE_FORMATS and not has_media_suffix and not probe.video:
         return Decision(
             entry, Action.RECORD, sha256=probe.sha256, outcome=SKIPPED, detail="not_media"
         )
     sha = probe.sha256
     assert sha is not None
-    if sha in state.run_added:
-        return Decision(entry, Action.RECORD, sha, outcome=DUPLICATE, asset_id=sha)
-    if sha in state.stored_assets:
-        return Decision(entry, Action.RECORD, sha, outcome=ALREADY_PRESENT, asset_id=sha)
+    known = None
+    if sha in state.run_added or sha in state.run_videos:
+        known = DUPLICATE
+    elif sha in state.stored_assets or sha in state.stored_videos:
+        known = ALREADY_PRESENT
+    if known is not None:  # a video is not an asset (its frames are): its id goes in detail
+        if probe.video:
+            return Decision(entry, Action.RECORD, sha, outcome=known, detail=video_detail(sha))
+        return Decision(entry, Action.RECORD, sha, outcome=known, asset_id=sha)
     if sha in state.run_quarantined or sha in state.open_quarantine:
         return Decision(
             entry,
@@ -164,7 +193,12 @@ def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
     if sha in state.in_flight:
         return Decision(entry, Action.FOLLOW, sha)
     state.in_flight.add(sha)
-    return Decision(entry, Action.INSPECT, sha)
+    return Decision(entry, Action.EXTRACT if probe.video else Action.INSPECT, sha)
+
+
+def video_detail(video_id: str) -> str:
+    """How a video's ledger row names it (`videos.video_id`)."""
+    return f"video_id={video_id}"
 
 
 def quarantine_id(content_sha256: str, policy_digest: str) -> str:

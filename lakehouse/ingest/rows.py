@@ -1,20 +1,26 @@
-"""Build the Arrow rows of `assets`, `quarantine` and `sources` from ingest results (pure)."""
+"""Build the Arrow rows of `assets`, `quarantine`, `sources` and `videos` from ingest results
+(pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lakehouse.ingest.inspect_task import Inspected
 from lakehouse.ingest.plan import Decision
-from lakehouse.schema import ASSETS_SCHEMA, QUARANTINE_SCHEMA, SOURCES_SCHEMA
+from lakehouse.media import MEDIA_TYPES
+from lakehouse.schema import ASSETS_SCHEMA, QUARANTINE_SCHEMA, SOURCES_SCHEMA, VIDEOS_SCHEMA
+
+if TYPE_CHECKING:
+    from lakehouse.video import Frame, VideoPolicy, VideoResult
 
 ASSETS_ARROW = ASSETS_SCHEMA.as_arrow()
 QUARANTINE_ARROW = QUARANTINE_SCHEMA.as_arrow()
 SOURCES_ARROW = SOURCES_SCHEMA.as_arrow()
+VIDEOS_ARROW = VIDEOS_SCHEMA.as_arrow()
 
 
 def asset_row(
@@ -102,3 +108,106 @@ def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
         [pa.array([row[field.name] for row in rows], type=field.type) for field in schema],
         schema=schema,
     )
+
+
+def frame_row(
+    frame: Frame,
+    source_uri: str,
+    ingest_id: str,
+    at: datetime,
+    attrs: Mapping[str, str],
+    result_provenance: tuple[tuple[str, str], ...],
+) -> dict[str, Any]:
+    """An `assets` row of kind 'frame'; `result_provenance` records sampling and encoding."""
+    return {
+        "asset_id": frame.sha256,
+        "content": frame.content,
+        "media_type": frame.media_type,
+        "kind": "frame",
+        "width": frame.width,
+        "height": frame.height,
+        "channels": 3,
+        "bit_depth": 8,
+        "byte_size": len(frame.content),
+        "phash": frame.phash,
+        "video_id": frame.video_id,
+        "frame_index": frame.frame_index,
+        "pts_ms": frame.pts_ms,
+        "source_uri": source_uri,
+        "ingest_id": ingest_id,
+        "ingested_at": at,
+        "attrs": [*attrs.items(), *result_provenance],
+        "format": FRAME_FORMATS[frame.media_type],
+        "color_mode": "rgb",
+        "exif_orientation": None,
+    }
+
+
+FRAME_FORMATS = {"image/png": "png", "image/jpeg": "jpeg"}
+
+
+def frame_provenance(policy: VideoPolicy) -> tuple[tuple[str, str], ...]:
+    """Attrs every frame carries: how it was sampled and encoded (also in `videos`)."""
+    return (
+        ("lakehouse.sampling", policy.sampling),
+        ("lakehouse.frame_encoding", policy.frame_encoding),
+    )
+
+
+def video_row(
+    result: VideoResult, source_uri: str, frames_stored: int, ingest_id: str, at: datetime
+) -> dict[str, Any]:
+    timing = result.timing
+    return {
+        "video_id": result.video_id,
+        "source_uri": source_uri,
+        "container": result.container or "unknown",
+        "codec": result.codec,
+        "fps": result.fps,
+        "frame_count": result.frame_count,
+        "frames_decoded": result.frames_decoded,
+        "frames_stored": frames_stored,
+        "duration_s": result.duration_s,
+        "width": result.width,
+        "height": result.height,
+        "byte_size": result.byte_size,
+        "median_interval_ms": timing.median_interval_ms if timing else None,
+        "max_interval_ms": timing.max_interval_ms if timing else None,
+        "dropped_frame_events": len(timing.dropped) if timing else None,
+        "non_monotonic_pts": timing.non_monotonic if timing else None,
+        "timing_events": list(result.events),
+        "sampling": result.sampling,
+        "frame_encoding": result.frame_encoding,
+        "ingest_id": ingest_id,
+        "ingested_at": at,
+    }
+
+
+def video_quarantine_row(
+    decision: Decision,
+    result: VideoResult,
+    content: bytes | None,
+    quarantine_id: str,
+    category: str,
+    reasons: tuple[str, ...],
+    detail: str,
+    ingest_id: str,
+    policy_tag: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """A `quarantine` row for a video; `content` is None when the file is too big to copy."""
+    return {
+        "quarantine_id": quarantine_id,
+        "content": content,
+        "source_uri": decision.entry.source_uri,
+        "ingest_id": ingest_id,
+        "category": category,
+        "reasons": list(reasons),
+        "detail": detail,
+        "status": "open",
+        "media_type": MEDIA_TYPES.get(result.container or ""),
+        "byte_size": result.byte_size,
+        "policy": policy_tag,
+        "created_at": at,
+        "sha256": result.video_id,
+    }

@@ -6,10 +6,15 @@ re-run of the same command finds the unfinished run, rewinds the work branch of 
 to the last checkpoint (discarding a half-written window) and carries on; files already in the
 checkpointed ledger are not looked at again. Nothing is visible on the target ref until the
 final publish, which is atomic.
+
+A video's window is committed as its frames stream in (assets appends of about
+`commit_bytes`), then its `videos`, `quarantine` and `sources` rows; when the verdict refuses
+the frames, the work branch of `assets` is rewound to where the video started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -19,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,15 +51,22 @@ from lakehouse.ingest.plan import (
     Window,
     plan_windows,
     quarantine_id,
+    video_detail,
 )
-from lakehouse.ingest.walk import resolve_roots, walk
+from lakehouse.ingest.video_task import VideoUnreadable
+from lakehouse.ingest.walk import read_file, resolve_roots, walk
+from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_version
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch, sync_iceberg_ref
-from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, row_group_rows
+from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, VIDEOS, row_group_rows
+
+if TYPE_CHECKING:
+    from lakehouse.video import Frame, VideoResult
 
 ProgressCallback = Callable[[int], None]
 _WINDOWS_IN_FLIGHT = 2
+QUARANTINE_COPY_MAX_BYTES = 256 << 20  # a refused video bigger than this is not copied
 
 
 @dataclass(frozen=True)
@@ -107,18 +119,15 @@ def run_ingest(
     control: ControlPlane,
     policy: Policy,
     request: IngestRequest,
-    submit: Callable[[list[tuple[int, str]]], Any],
-    collect: Callable[[list[Any]], list[list[Inspected]]],
+    workers: IngestWorkers,
     commit_bytes: int,
-    files_per_task: int,
     on_progress: ProgressCallback | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest `request.roots` into `request.dataset` at `request.ref`; see module docstring.
 
-    `submit(items)` starts inspecting one task's `(index, path)` items (on Ray, see
-    `lakehouse.raykit.task_submitter`) and returns a handle; `collect(handles)` waits for them
-    and returns their results in order.
+    `workers` runs the image inspections and video extractions (Ray tasks in
+    `lakehouse.api`).
     """
     started = time.perf_counter()
     actor = current_actor()
@@ -166,15 +175,23 @@ def run_ingest(
         on_total(sum(1 for _ in walk(roots)))
     if on_progress is not None and done_uris:
         on_progress(len(done_uris))
-    committer = _WindowCommitter(catalog, request, run, fork, policy_tag, state, counts, reasons)
-    windows = plan_windows(
-        (e for e in walk(roots) if e.source_uri not in done_uris),
+    committer = _WindowCommitter(
+        catalog,
+        request,
+        run,
+        fork,
+        policy_tag,
         state,
+        counts,
+        reasons,
+        workers,
         commit_bytes,
-        submit,
-        files_per_task,
+        rows.frame_provenance(policy.video),
     )
-    for window in _inspected_windows(windows, collect, committer):
+    windows = plan_windows(
+        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes, workers
+    )
+    for window in _inspected_windows(windows, workers.collect, committer):
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
         if on_progress is not None:
             on_progress(len(window.decisions))
@@ -393,7 +410,26 @@ def _load_state(
             counts[row["outcome"]] += 1
             if row["outcome"] == ADDED:
                 run_added.add(row["asset_id"])
-    state = RunState(policy_digest, stored, open_quarantine, run_added, run_quarantined)
+    stored_videos: set[str] = set()
+    run_videos: set[str] = set()
+    videos = (
+        tables[VIDEOS]
+        .scan(snapshot_id=checkpoint[VIDEOS], selected_fields=("video_id", "ingest_id"))
+        .to_arrow()
+    )
+    for video_id, ingest_id in zip(
+        videos.column("video_id").to_pylist(), videos.column("ingest_id").to_pylist(), strict=True
+    ):
+        (run_videos if ingest_id == run.ingest_id else stored_videos).add(video_id)
+    state = RunState(
+        policy_digest,
+        stored,
+        open_quarantine,
+        run_added,
+        run_quarantined,
+        stored_videos=stored_videos,
+        run_videos=run_videos,
+    )
     return state, done_uris, counts, reasons
 
 
@@ -410,9 +446,15 @@ class _WindowCommitter:
         state: RunState,
         counts: Counter[str],
         reasons: Counter[str],
+        workers: IngestWorkers,
+        commit_bytes: int,
+        frame_provenance: tuple[tuple[str, str], ...],
     ) -> None:
         self.catalog, self.request, self.run, self.fork = catalog, request, run, fork
         self.policy_tag, self.state, self.counts = policy_tag, state, counts
+        self.workers, self.commit_bytes = workers, commit_bytes
+        self.frame_provenance = frame_provenance
+        self.frames_stored = 0
         self.checkpoint = dict(run.checkpoint)
         self.batches = run.batches
         self.reasons = reasons
@@ -421,6 +463,9 @@ class _WindowCommitter:
         self.resolved: dict[str, Decision] = {}
 
     def commit(self, window: Window, results: Mapping[int, Inspected]) -> None:
+        if window.video_task is not None:
+            self._commit_video(window)
+            return
         at = datetime.now(UTC)
         ingest_id = self.run.ingest_id
         assets, quarantined, sources = [], [], []
@@ -434,14 +479,7 @@ class _WindowCommitter:
             sources.append(rows.source_row(decision, ingest_id, at))
             self.counts[decision.outcome or SKIPPED] += 1
         self.batches += 1
-        properties = {
-            "lakehouse.operation": "ingest",
-            "lakehouse.ingest_id": ingest_id,
-            "lakehouse.batch": str(self.batches),
-            "lakehouse.policy": self.policy_tag,
-            "lakehouse.roots": json.dumps(self.run.parameters["roots"]),
-            "lakehouse.tool_version": lakehouse.__version__,
-        }
+        properties = self._properties()
         for name, table_rows, schema in (
             (ASSETS, assets, rows.ASSETS_ARROW),
             (QUARANTINE, quarantined, rows.QUARANTINE_ARROW),
@@ -449,6 +487,155 @@ class _WindowCommitter:
         ):
             if table_rows:
                 self._append(name, rows.to_table(table_rows, schema), properties)
+
+    def _properties(self) -> dict[str, str]:
+        return {
+            "lakehouse.operation": "ingest",
+            "lakehouse.ingest_id": self.run.ingest_id,
+            "lakehouse.batch": str(self.batches),
+            "lakehouse.policy": self.policy_tag,
+            "lakehouse.roots": json.dumps(self.run.parameters["roots"]),
+            "lakehouse.tool_version": lakehouse.__version__,
+        }
+
+    def _commit_video(self, window: Window) -> None:
+        """Store a video's frames as they stream in; keep them only if the verdict says so."""
+        (decision,) = window.decisions
+        sha = decision.sha256
+        assert sha is not None
+        at = datetime.now(UTC)
+        uri = decision.entry.source_uri
+        start = self.checkpoint[ASSETS]  # the work branch of assets before this video
+        self.batches += 1
+        properties = {**self._properties(), "lakehouse.video_id": sha}
+        kept: set[str] = set()  # frame ids this video stores (identical frames are one asset)
+        kept_bytes = repeated = 0
+        pending: list[dict[str, Any]] = []
+        pending_bytes = 0
+        verdict: VideoResult | VideoUnreadable | None = None
+        for item in self.workers.stream(window.video_task):
+            if not isinstance(item, list):
+                verdict = item
+                continue
+            for frame in item:
+                if self._known_frame(frame, kept):
+                    repeated += 1
+                    continue
+                kept.add(frame.sha256)
+                pending.append(self._frame_row(frame, uri, at))
+                pending_bytes += len(frame.content)
+                kept_bytes += len(frame.content)
+            if pending_bytes >= self.commit_bytes:
+                self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
+                pending, pending_bytes = [], 0
+        assert verdict is not None, "a video stream ends with its verdict"
+        self.decoded += 1
+        self.state.in_flight.discard(sha)
+        self.resolved[sha] = decision
+        quarantined: list[dict[str, Any]] = []
+        videos: list[dict[str, Any]] = []
+        if isinstance(verdict, VideoUnreadable):
+            decision.outcome, decision.detail = SKIPPED, verdict.error
+        elif verdict.video_id != sha:
+            self._drop_frames_since(start)
+            quarantined.append(
+                self._video_quarantine(
+                    decision,
+                    verdict,
+                    "corrupt",
+                    ("changed_during_ingest",),
+                    "file content changed between hashing and decoding",
+                    at,
+                )
+            )
+        elif verdict.keep_frames:
+            if pending:
+                self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
+            self.state.run_added |= kept
+            self.state.run_videos.add(sha)
+            self.frames_stored += len(kept)
+            self.bytes_added += kept_bytes
+            videos.append(rows.video_row(verdict, uri, len(kept), self.run.ingest_id, at))
+            detail = f"{video_detail(sha)}; {len(kept)} frames stored"
+            if repeated:
+                detail += f", {repeated} identical to frames or images stored before"
+            if verdict.category:  # kept under the policy, but flagged: a quarantine entry too
+                row = self._video_quarantine(
+                    decision, verdict, verdict.category, verdict.reasons, verdict.detail, at
+                )
+                quarantined.append(row)
+                detail += "; flagged " + ",".join(verdict.reasons)
+            decision.outcome, decision.detail = ADDED, detail
+        else:
+            self._drop_frames_since(start)
+            quarantined.append(
+                self._video_quarantine(
+                    decision, verdict, verdict.category or "corrupt", verdict.reasons,
+                    verdict.detail, at,
+                )
+            )  # fmt: skip
+        self.counts[decision.outcome or SKIPPED] += 1
+        for name, table_rows, schema in (
+            (VIDEOS, videos, rows.VIDEOS_ARROW),
+            (QUARANTINE, quarantined, rows.QUARANTINE_ARROW),
+            (SOURCES, [rows.source_row(decision, self.run.ingest_id, at)], rows.SOURCES_ARROW),
+        ):
+            if table_rows:
+                self._append(name, rows.to_table(table_rows, schema), properties)
+
+    def _known_frame(self, frame: Frame, kept: set[str]) -> bool:
+        sha = frame.sha256
+        return sha in kept or sha in self.state.run_added or sha in self.state.stored_assets
+
+    def _frame_row(self, frame: Frame, uri: str, at: datetime) -> dict[str, Any]:
+        return rows.frame_row(
+            frame, uri, self.run.ingest_id, at, self.request.attrs, self.frame_provenance
+        )
+
+    def _drop_frames_since(self, start: int) -> None:
+        """Rewind the work branch of assets to `start`: a refused video's frames are gone."""
+        if self.checkpoint[ASSETS] != start:
+            _rewind(
+                self.catalog,
+                f"{self.request.dataset}.{ASSETS}",
+                self.run.work_branch,
+                start,
+                self.fork,
+            )
+            self.checkpoint[ASSETS] = start
+
+    def _video_quarantine(
+        self,
+        decision: Decision,
+        verdict: VideoResult,
+        category: str,
+        reasons: tuple[str, ...],
+        detail: str,
+        at: datetime,
+    ) -> dict[str, Any]:
+        qid = quarantine_id(verdict.video_id, self.state.policy_digest)
+        decision.outcome, decision.quarantine_id = QUARANTINED, qid
+        decision.detail = f"{video_detail(verdict.video_id)}; " + ",".join(reasons)
+        self.state.run_quarantined.add(verdict.video_id)
+        self.reasons.update(reasons)
+        content = None
+        if verdict.byte_size <= QUARANTINE_COPY_MAX_BYTES:
+            with contextlib.suppress(OSError):
+                content = read_file(decision.entry.path)
+            if content is not None and hashlib.sha256(content).hexdigest() != verdict.video_id:
+                content = None  # changed since: keep no bytes that are not the ones judged
+        return rows.video_quarantine_row(
+            decision,
+            verdict,
+            content,
+            qid,
+            category,
+            reasons,
+            detail,
+            self.run.ingest_id,
+            self.policy_tag,
+            at,
+        )
 
     def _inspected(self, decision: Decision, result: Inspected, at: datetime) -> dict | None:
         sha = decision.sha256
@@ -512,8 +699,8 @@ class _WindowCommitter:
 
 def _row_group_properties(name: str, data: pa.Table) -> dict[str, str]:
     """Row groups sized in rows from this batch's mean image size (see lakehouse.schema)."""
-    if name == SOURCES or not data.num_rows:
+    if name not in (ASSETS, QUARANTINE) or not data.num_rows:
         return {}
-    mean = pc.sum(pc.binary_length(data.column("content"))).as_py() / data.num_rows
+    mean = (pc.sum(pc.binary_length(data.column("content"))).as_py() or 0) / data.num_rows
     rows_now = row_group_rows(mean)
     return {"write.parquet.row-group-limit": str(rows_now)}

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lakehouse.errors import IngestRootError
 
@@ -90,13 +92,20 @@ def _path_order(entry: os.DirEntry[str]) -> str:
         return entry.name
 
 
-def read_file(path: str) -> bytes:
-    """Read a regular file without following a symlink swapped in after the walk."""
+@contextmanager
+def open_regular(path: str) -> Iterator[BinaryIO]:
+    """Open a regular file for reading without following a symlink swapped in after the walk."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(0, "not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
+            yield handle
     finally:
         os.close(fd)
+
+
+def read_file(path: str) -> bytes:
+    """The whole of a regular file (see `open_regular`)."""
+    with open_regular(path) as handle:
+        return handle.read()

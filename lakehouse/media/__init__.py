@@ -10,8 +10,10 @@ from lakehouse.media.formats import (
     IMAGE_FORMATS,
     MEDIA_EXTENSIONS,
     MEDIA_TYPES,
+    VIDEO_EXTENSIONS,
     VIDEO_FORMATS,
     is_junk_name,
+    is_video,
     sniff,
 )
 from lakehouse.media.phash import hamming, phash64
@@ -23,6 +25,7 @@ __all__ = [
     "IMAGE_FORMATS",
     "MEDIA_EXTENSIONS",
     "MEDIA_TYPES",
+    "VIDEO_EXTENSIONS",
     "VIDEO_FORMATS",
     "ImageHeader",
     "Inspection",
@@ -30,6 +33,7 @@ __all__ = [
     "hamming",
     "inspect_image",
     "is_junk_name",
+    "is_video",
     "phash64",
     "probe",
     "sniff",

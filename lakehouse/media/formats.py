@@ -7,6 +7,7 @@ the extension tables exist so a policy can flag names that lie about their conte
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
 
 IMAGE_FORMATS: frozenset[str] = frozenset({"jpeg", "png", "webp", "bmp", "tiff", "gif"})
 VIDEO_FORMATS: frozenset[str] = frozenset({"mp4", "avi", "mkv"})
@@ -36,6 +37,7 @@ EXTENSIONS: dict[str, frozenset[str]] = {
 }
 
 MEDIA_EXTENSIONS: frozenset[str] = frozenset().union(*EXTENSIONS.values())
+VIDEO_EXTENSIONS: frozenset[str] = frozenset().union(*(EXTENSIONS[f] for f in VIDEO_FORMATS))
 
 # ISO-BMFF brands of still images (HEIF/AVIF): an `ftyp` box with one of these is not a video.
 _IMAGE_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"})
@@ -72,6 +74,15 @@ def sniff(head: bytes) -> str | None:
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "mkv"
     return None
+
+
+def is_video(head: bytes, name: str) -> bool:
+    """A video container by its magic bytes, or unrecognisable content named like a video
+    (an empty or garbage `.mp4` is judged by the video checks, not the image ones)."""
+    fmt = sniff(head)
+    if fmt is not None:
+        return fmt in VIDEO_FORMATS
+    return PurePosixPath(name.replace("\\", "/")).suffix.lower() in VIDEO_EXTENSIONS
 
 
 def is_junk_name(name: str) -> bool:

@@ -14,6 +14,7 @@ import pytest
 
 from lakehouse import Lakehouse, Settings
 from lakehouse.samples import make_jpeg, write_messy_drop
+from lakehouse.samples_video import write_mkv
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +121,43 @@ def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, r
     assert done.returncode == 0, done.stderr
     assert '"resumed": true' in done.stdout
     assert _state(home, "ds") == reference
+
+
+def test_kill_9_while_a_video_streams_its_frames_then_rerun(tmp_path, ray_cluster):
+    drop = tmp_path / "drop"
+    _make_tree(drop / "photos", range(6))
+    (drop / "clips").mkdir()
+    write_mkv(drop / "clips/long.mkv", frames=240, size=(320, 240))
+    write_mkv(drop / "clips/short.mkv", frames=30, size=(320, 240), seed=4)
+    reference_home = tmp_path / "reference"
+    subprocess.run(
+        _ingest_cmd(drop, "ds"), env=_cli_env(reference_home), check=True, capture_output=True
+    )
+    reference = _state(reference_home, "ds")
+    assert len(reference["assets"]) == 6 + 240 + 30
+
+    home = tmp_path / "crashing"
+    proc = subprocess.Popen(_ingest_cmd(drop, "ds"), env=_cli_env(home), start_new_session=True)
+    # the photos' window, then frame batches of long.mkv: kill while they are uncheckpointed
+    deadline = time.monotonic() + 120
+    while len(list(home.glob("warehouse/ds/assets/data/*.parquet"))) < 4 and proc.poll() is None:
+        assert time.monotonic() < deadline, "ingest made no progress"
+        time.sleep(0.02)
+    assert proc.poll() is None, "finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    done = subprocess.run(
+        _ingest_cmd(drop, "ds"), env=_cli_env(home), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"resumed": true' in done.stdout
+    assert _state(home, "ds") == reference
+    lake = Lakehouse(Settings.embedded(home))
+    frames = lake.sql(
+        "SELECT count(*), count(DISTINCT frame_index) FROM assets WHERE kind = 'frame'", "ds"
+    )
+    assert frames.row(0) == (270, 240)
 
 
 def test_two_ingests_into_one_dataset_at_once_both_land_without_duplicates(tmp_path, ray_cluster):

@@ -1,0 +1,74 @@
+"""The per-video work of an ingest, run as a Ray streaming generator: frame batches, then the
+verdict.
+
+`process_video` hands frames to a callback; a generator task must yield them instead, so the
+extraction runs in a thread that feeds a queue of at most `_QUEUED_BATCHES` batches. With
+Ray's generator backpressure on the caller's side, a long video never sits in memory whole:
+decoding waits while the driver is behind on committing.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lakehouse.video import Frame, VideoPolicy, VideoResult
+
+_QUEUED_BATCHES = 2
+FRAMES_PER_BATCH = 16  # 640x480 PNG frames: ~6 MB per batch
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class VideoUnreadable:
+    """The file could not be read at all (permissions, vanished): recorded, never fatal."""
+
+    error: str
+
+
+VideoItem = list[Frame] | VideoResult | VideoUnreadable
+
+
+def extract_video(
+    path: str, policy: VideoPolicy, batch_frames: int, threads: int
+) -> Iterator[VideoItem]:
+    """Yield lists of kept frames (provisional, see `lakehouse.video.extract`) and finally the
+    `VideoResult`, or a single `VideoUnreadable` when the file cannot be read."""
+    from lakehouse.video import process_video
+
+    try:  # not swapped for a link or a device since the walk
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError as exc:
+        regular, problem = False, f"unreadable: {exc.strerror or exc}"
+    else:
+        problem = "unreadable: not a regular file"
+    if not regular:
+        yield VideoUnreadable(problem)
+        return
+    batches: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_BATCHES)
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = process_video(
+                path, policy, batches.put, batch_frames, threads=threads
+            )
+        except OSError as exc:
+            outcome["result"] = VideoUnreadable(f"unreadable: {exc.strerror or exc}")
+        except BaseException as exc:  # re-raised in the generator, where Ray reports it
+            outcome["error"] = exc
+        finally:
+            batches.put(_DONE)
+
+    worker = threading.Thread(target=work, name="extract-video", daemon=True)
+    worker.start()
+    while (item := batches.get()) is not _DONE:
+        yield item  # type: ignore[misc]
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    yield outcome["result"]  # type: ignore[misc]
