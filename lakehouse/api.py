@@ -42,7 +42,7 @@ from lakehouse.gate import (
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
-from lakehouse.ingest.video_task import FRAMES_PER_BATCH, extract_video
+from lakehouse.ingest.video_task import BATCH_BYTES, BATCHES_IN_FLIGHT, extract_video
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_outflow
 from lakehouse.maintenance import MaintenanceReport
@@ -156,9 +156,10 @@ class Lakehouse:
             self.settings.ray,
             extract_video,
             policy.video,
-            FRAMES_PER_BATCH,
+            BATCH_BYTES,
             self.settings.ingest.video_cpus,
             num_cpus=self.settings.ingest.video_cpus,
+            backpressure=BATCHES_IN_FLIGHT,
         )
         return IngestWorkers(inspect, collect, extract, stream, self.settings.ingest.files_per_task)
 

@@ -27,9 +27,10 @@ class DigestSet:
     def __contains__(self, hex_id: object) -> bool:
         if not isinstance(hex_id, str) or not self._sorted.size:
             return False
-        key = np.array([bytes.fromhex(hex_id[: 2 * _PREFIX])], dtype=f"S{_PREFIX}")
-        position = int(np.searchsorted(self._sorted, key)[0])
-        return position < self._sorted.size and self._sorted[position] == key[0]
+        # numpy's fixed-width bytes drop trailing NULs: compare keys the way it stores them
+        key = np.bytes_(bytes.fromhex(hex_id[: 2 * _PREFIX]).rstrip(b"\0"))
+        position = int(self._sorted.searchsorted(key))
+        return position < self._sorted.size and self._sorted[position] == key
 
 
 def _prefixes(hex_ids: pa.Array) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ WINDOW_MAX_FILES = 4096
 Submit = Callable[[list[tuple[int, str]]], Any]  # starts inspecting (index, path) items
 _HASH_THREADS = 4
 _HASH_CHUNK = 1 << 20
+_thread_buffers = threading.local()
 
 
 class Action(Enum):
@@ -141,20 +143,20 @@ def _probe(entry: FileEntry) -> _Probe:
     name = os.path.basename(entry.rel_path)
     if entry.problem or is_junk_name(name):
         return _Probe()
+    buffer = getattr(_thread_buffers, "buffer", None)
+    if buffer is None:  # reused: a fresh bytes object per file costs more than its hash here
+        buffer = _thread_buffers.buffer = memoryview(bytearray(_HASH_CHUNK))
     try:
         with open_regular(entry.path) as handle:
-            head = handle.read(64)
-            fmt = sniff(head)
-            digest = hashlib.sha256(head)
-            video = is_video(head, name)
-            if video:  # possibly gigabytes: hash as a stream
-                while chunk := handle.read(_HASH_CHUNK):
-                    digest.update(chunk)
-            else:
-                digest.update(handle.read())
+            size = handle.readinto(buffer)
+            head = bytes(buffer[: min(size, 64)])
+            digest = hashlib.sha256(buffer[:size])
+            while size == len(buffer):  # videos may be gigabytes: never read whole
+                size = handle.readinto(buffer)
+                digest.update(buffer[:size])
     except OSError as exc:
         return _Probe(error=f"unreadable: {exc.strerror or exc}")
-    return _Probe(digest.hexdigest(), fmt, video=video)
+    return _Probe(digest.hexdigest(), sniff(head), video=is_video(head, name))
 
 
 def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:

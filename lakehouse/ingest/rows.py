@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 
 from lakehouse.ingest.inspect_task import Inspected
@@ -105,8 +106,25 @@ def source_row(decision: Decision, ingest_id: str, at: datetime) -> dict[str, An
 def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     """Column by column: ~10x faster than `Table.from_pylist` for a window of image bytes."""
     return pa.Table.from_arrays(
-        [pa.array([row[field.name] for row in rows], type=field.type) for field in schema],
+        [_column([row[field.name] for row in rows], field.type) for field in schema],
         schema=schema,
+    )
+
+
+def _column(values: list[Any], type_: pa.DataType) -> pa.Array:
+    if pa.types.is_large_binary(type_) and None not in values:
+        return _large_binary(values)
+    return pa.array(values, type=type_)
+
+
+def _large_binary(values: list[bytes]) -> pa.Array:
+    """Image bytes in one copy: `pa.array` grows its buffer by reallocation, copying (and
+    faulting in fresh pages for) tens of MB several times per window."""
+    offsets = np.zeros(len(values) + 1, np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    data = pa.py_buffer(b"".join(values))
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(values), [None, pa.py_buffer(offsets), data]
     )
 
 

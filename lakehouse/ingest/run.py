@@ -535,6 +535,7 @@ class _WindowCommitter:
         quarantined: list[dict[str, Any]] = []
         videos: list[dict[str, Any]] = []
         if isinstance(verdict, VideoUnreadable):
+            self._drop_frames_since(start)
             decision.outcome, decision.detail = SKIPPED, verdict.error
         elif verdict.video_id != sha:
             self._drop_frames_since(start)

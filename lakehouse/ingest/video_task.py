@@ -2,9 +2,11 @@
 verdict.
 
 `process_video` hands frames to a callback; a generator task must yield them instead, so the
-extraction runs in a thread that feeds a queue of at most `_QUEUED_BATCHES` batches. With
-Ray's generator backpressure on the caller's side, a long video never sits in memory whole:
-decoding waits while the driver is behind on committing.
+extraction runs in a thread that regroups frames into batches of about `batch_bytes` (a 4K PNG
+frame is 100x a 320x240 JPEG one: counting frames would not bound memory) and feeds a queue of
+at most `_QUEUED_BATCHES` batches. With Ray's generator backpressure on the caller's side
+(`BATCHES_IN_FLIGHT`), a long video never sits in memory whole: decoding waits while the
+driver is behind on committing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 from lakehouse.video import Frame, VideoPolicy, VideoResult
 
 _QUEUED_BATCHES = 2
-FRAMES_PER_BATCH = 16  # 640x480 PNG frames: ~6 MB per batch
+BATCH_BYTES = 8 << 20
+BATCHES_IN_FLIGHT = 8  # yielded, unread batches before the task pauses: ~64 MB
 _DONE = object()
 
 
@@ -34,7 +37,7 @@ VideoItem = list[Frame] | VideoResult | VideoUnreadable
 
 
 def extract_video(
-    path: str, policy: VideoPolicy, batch_frames: int, threads: int
+    path: str, policy: VideoPolicy, batch_bytes: int, threads: int
 ) -> Iterator[VideoItem]:
     """Yield lists of kept frames (provisional, see `lakehouse.video.extract`) and finally the
     `VideoResult`, or a single `VideoUnreadable` when the file cannot be read."""
@@ -52,11 +55,23 @@ def extract_video(
     batches: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_BATCHES)
     outcome: dict[str, object] = {}
 
+    pending: list[Frame] = []
+    pending_bytes = 0
+
+    def regroup(frames: list[Frame]) -> None:
+        nonlocal pending, pending_bytes
+        for frame in frames:
+            pending.append(frame)
+            pending_bytes += len(frame.content)
+            if pending_bytes >= batch_bytes:
+                batches.put(pending)
+                pending, pending_bytes = [], 0
+
     def work() -> None:
         try:
-            outcome["result"] = process_video(
-                path, policy, batches.put, batch_frames, threads=threads
-            )
+            outcome["result"] = process_video(path, policy, regroup, 4, threads=threads)
+            if pending:
+                batches.put(pending)
         except OSError as exc:
             outcome["result"] = VideoUnreadable(f"unreadable: {exc.strerror or exc}")
         except BaseException as exc:  # re-raised in the generator, where Ray reports it

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +34,12 @@ class FileEntry:
 
     @property
     def source_uri(self) -> str:
-        return Path(self.path).as_uri()
+        return _file_uri(self.path)
+
+
+@lru_cache(maxsize=8192)  # asked for several times per file; pathlib's as_uri is slow
+def _file_uri(path: str) -> str:
+    return Path(path).as_uri()
 
 
 def resolve_roots(roots: list[str | Path]) -> list[Path]:
