@@ -716,6 +716,7 @@ def _diff(args: argparse.Namespace, out: Output) -> int:
     ]
     lines += [f"  {t:14} +{c['added']} -{c['removed']}" for t, c in result.media_types.items()]
     lines += [f"  ledger {k:16} {v:+d}" for k, v in result.ledger.items()]
+    lines += [f"  videos {k:16} {v:+d}" for k, v in result.videos.items()]
     lines += [f"  quarantine {k:30} {v:+d}" for k, v in result.quarantine.items()]
     lines += [
         f"  labels {k:16} +{v['added']} -{v['removed']}" for k, v in result.annotations.items()

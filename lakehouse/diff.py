@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -12,7 +12,7 @@ from pyiceberg.table import Table
 from lakehouse import tables as iceberg
 from lakehouse.control import Version
 from lakehouse.history import added_files, read_columns
-from lakehouse.schema import ANNOTATIONS, ASSETS, QUARANTINE, SOURCES
+from lakehouse.schema import ANNOTATIONS, ASSETS, QUARANTINE, SOURCES, VIDEOS
 
 
 @dataclass
@@ -26,6 +26,7 @@ class VersionDiff:
     ledger: dict[str, int]  # outcome -> ledger rows gained (negative: lost)
     quarantine: dict[str, int]  # "category/reason" -> open items gained (negative: lost)
     annotations: dict[str, dict[str, int]]  # category -> {"added": n, "removed": n}
+    videos: dict[str, int] = field(default_factory=dict)  # container -> videos gained (lost < 0)
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class VersionDiff:
             "ledger_outcomes": self.ledger,
             "quarantine": self.quarantine,
             "annotations": self.annotations,
+            "videos": self.videos,
         }
 
 
@@ -81,6 +83,9 @@ def diff_versions(catalog: Catalog, old: Version, new: Version) -> VersionDiff:
             tables[SOURCES], old, new, SOURCES, lambda r: r["outcome"], ["outcome"]
         ),
         annotations=_annotation_delta(tables[ANNOTATIONS], old, new),
+        videos=_count_delta(
+            tables[VIDEOS], old, new, VIDEOS, lambda r: r["container"], ["container"]
+        ),
         quarantine=_count_delta(
             tables[QUARANTINE],
             old,

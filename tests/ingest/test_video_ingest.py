@@ -217,6 +217,7 @@ def test_video_versions_time_travel_and_diff(lake, tmp_path):
     diff = lake.diff("ds", "images-only", "main")
     assert len(diff.added) == 30 and diff.removed == []
     assert diff.media_types == {"image/png": {"added": 30, "removed": 0}}
+    assert diff.videos == {"mkv": 1} and diff.ledger == {"added": 1, "already_present": 1}
     assert lake.sql("SELECT count(*) FROM videos", "ds", "images-only").item() == 0
     assert lake.sql("SELECT count(*) FROM videos", "ds").item() == 1
     old = lake.resolve("ds", version_id=before.version_id)
