@@ -9,6 +9,7 @@ from typing import Any
 from lakehouse.api import Lakehouse
 from lakehouse.output import frame_records
 from lakehouse.samples import write_messy_drop
+from lakehouse.samples_video import SMALL, write_mp4, write_truncated_mp4
 
 _SAMPLE_QUERY = (
     "SELECT media_type, count(*) AS assets, sum(byte_size) AS bytes, "
@@ -22,6 +23,7 @@ def run_demo(lh: Lakehouse, dataset: str = "demo", directory: str | None = None)
     if drop.exists():
         shutil.rmtree(drop)
     expected = write_messy_drop(drop)
+    expected.update(_write_clips(drop / "clips"))
     report = lh.ingest([drop], dataset, attrs={"source": "lakehouse-demo"}, message="demo drop")
     by_media = lh.sql(_SAMPLE_QUERY, dataset)
     quarantine = lh.sql(
@@ -43,6 +45,15 @@ def run_demo(lh: Lakehouse, dataset: str = "demo", directory: str | None = None)
         f'next: lakehouse sql "SELECT outcome, count(*) FROM sources GROUP BY 1" '
         f"--dataset {dataset}",
     ]
+    videos = lh.sql("SELECT source_uri, codec, frames_decoded, frames_stored FROM videos", dataset)
+    lines[-3:-3] = [
+        "videos (frames stored as assets of kind 'frame'):",
+        *(
+            f"  {Path(r['source_uri']).name:28} {r['codec']:8} {r['frames_decoded']} decoded, "
+            f"{r['frames_stored']} stored"
+            for r in videos.to_dicts()
+        ),
+    ]
     return {
         "drop": str(drop),
         "files": len(expected),
@@ -50,4 +61,15 @@ def run_demo(lh: Lakehouse, dataset: str = "demo", directory: str | None = None)
         "quarantine": frame_records(quarantine),
         "assets_by_media_type": frame_records(by_media),
         "text": "\n".join(lines),
+    }
+
+
+def _write_clips(folder: Path) -> dict[str, tuple[str, str | None, frozenset[str]]]:
+    """A short camera pan and the same clip cut before its index: one kept, one refused."""
+    folder.mkdir(parents=True)
+    write_mp4(folder / "pan.mp4", frames=30, size=SMALL)
+    write_truncated_mp4(folder / "pan_cut.mp4", index_at="end", frames=30)
+    return {
+        "clips/pan.mp4": ("added", None, frozenset()),
+        "clips/pan_cut.mp4": ("quarantined", "corrupt", frozenset({"unreadable_container"})),
     }
