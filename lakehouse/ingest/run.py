@@ -549,7 +549,7 @@ class _WindowCommitter:
                     at,
                 )
             )
-        elif verdict.keep_frames:
+        elif verdict.keep_frames or verdict.category is None:  # accepted
             if pending:
                 self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
             self.state.run_added |= kept
@@ -567,14 +567,14 @@ class _WindowCommitter:
                 quarantined.append(row)
                 detail += "; flagged " + ",".join(verdict.reasons)
             decision.outcome, decision.detail = ADDED, detail
-        else:
+        else:  # refused: its provisional frames go
             self._drop_frames_since(start)
+            assert verdict.category is not None
             quarantined.append(
                 self._video_quarantine(
-                    decision, verdict, verdict.category or "corrupt", verdict.reasons,
-                    verdict.detail, at,
+                    decision, verdict, verdict.category, verdict.reasons, verdict.detail, at
                 )
-            )  # fmt: skip
+            )
         self.counts[decision.outcome or SKIPPED] += 1
         for name, table_rows, schema in (
             (VIDEOS, videos, rows.VIDEOS_ARROW),
