@@ -1,6 +1,6 @@
 """Video frame extraction throughput against plain PyAV decoding, in one process.
 
-    python tests/bench/bench_video.py [--frames 300] [--rounds 5] [--variants] [--json PATH]
+    python tests/bench/bench_video.py [--frames 300] [--rounds 5] [--variants] [--rss] [--json PATH]
 
 A 640x480 H.264 MP4 (`lakehouse.samples_video.write_mp4`: a camera pan over a bundled photo
 with Gaussian sensor noise `--noise` 2.0, x264 CRF `--crf` 18: ~1.2 Mbit/s, ~5 KB a frame, like
@@ -15,6 +15,10 @@ local Ray) / baseline frames/s >= 0.6 with PNG frames and >= 0.8 with JPEG frame
 90). `process_video` alone (no Ray, no storage) is measured too, without a target. The CPU
 column of the ingest rows counts the driver process only (the decoding runs in a Ray worker).
 
+`--rss` also ingests a 300-frame and a 1,800-frame clip (PNG frames, ~0.2 and ~1 GB stored),
+each in a fresh process, and compares the driver's peak RSS: target <= 1.3 (memory does not
+follow the video's length).
+
 To measure another pipeline (the full ingest, say), add a function `(path) -> frames` to
 `PIPELINES` and, if it has a goal, a line to `TARGETS`.
 """
@@ -24,7 +28,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +48,7 @@ from lakehouse.samples_video import H264_ENCODER, write_mp4
 from lakehouse.video import PNG_DEFLATE, VideoPolicy, process_video
 
 SIZE = (640, 480)
+RSS_FRAMES = (300, 1800)  # a 10 s and a 60 s clip: memory must not follow the length
 
 
 def decode_baseline(path: Path, thread_type: str | None = None) -> int:
@@ -209,6 +217,58 @@ def measure(
     return best, cpu
 
 
+def rss_child(path: Path, workdir: Path) -> int:
+    """Ingest the video at `path` (PNG frames) into a fresh home; print one JSON line of peaks."""
+    from bench_ingest import MemoryPoller
+
+    from lakehouse import Lakehouse, Settings
+    from lakehouse.raykit import ensure_ray
+
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="home-") as home:
+        lake = Lakehouse(Settings.embedded(home))
+        ensure_ray(lake.settings.ray)
+        with MemoryPoller() as memory:
+            report = lake.ingest([path.parent], "bench")
+        frames = lake.sql("SELECT count(*) FROM assets", "bench").item()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    result = {
+        "frames": frames,
+        "frame_bytes": report.bytes_added,
+        "driver_peak": peak,
+        "driver_private_peak": memory.driver_private,
+        "workers_peak_total": memory.workers_total,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+def measure_rss(workdir: Path, sizes: tuple[int, int], noise: float, crf: int) -> list[dict]:
+    """Driver and worker peaks ingesting the short and the long video, each in a fresh process."""
+    runs = []
+    for frames in sizes:
+        path = bench_video(workdir, frames, noise, crf)
+        command = [sys.executable, __file__, "--rss-child", str(path), "--workdir", str(workdir)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"rss child for {path.name} failed:\n{done.stderr[-4000:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print()
+    print_table(
+        ["frames", "frame MB stored", "driver peak MB", "driver private MB", "workers peak MB"],
+        [
+            (
+                r["frames"],
+                r["frame_bytes"] / 1e6,
+                r["driver_peak"] / 1e6,
+                r["driver_private_peak"] / 1e6,
+                r["workers_peak_total"] / 1e6,
+            )
+            for r in runs
+        ],
+    )
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
@@ -219,7 +279,13 @@ def main() -> int:
     parser.add_argument("--encoders", action="store_true", help="also time single encoders")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--rss", action="store_true", help="also compare peak RSS ingesting 300 vs 1800 frames"
+    )
+    parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        return rss_child(args.rss_child, args.workdir)
 
     path = bench_video(args.workdir, args.frames, args.noise, args.crf)
     print(
@@ -250,6 +316,12 @@ def main() -> int:
         print()
         print_table(["encoder (1 thread, 640x480 RGB)", "CPU ms/frame", "KB/frame"], encoders)
     targets = [Target(name, rates[p] / rates[baseline], ">=", goal) for name, p, goal in TARGETS]
+    rss = measure_rss(args.workdir, RSS_FRAMES, args.noise, args.crf) if args.rss else []
+    if rss:
+        ratio = rss[1]["driver_peak"] / rss[0]["driver_peak"]
+        targets.append(
+            Target(f"driver peak RSS {RSS_FRAMES[1]} / {RSS_FRAMES[0]} frames", ratio, "<=", 1.3)
+        )
     measurements = {
         "frames": args.frames,
         "noise": args.noise,
@@ -260,6 +332,7 @@ def main() -> int:
         "video_bytes": path.stat().st_size,
         "png_deflate": PNG_DEFLATE,
         "frames_per_s": {name: round(rate, 1) for name, rate in rates.items()},
+        "rss": rss,
     }
     return report("video", targets, measurements, args.json)
 
