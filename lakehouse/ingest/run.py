@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int], None]
 _WINDOWS_IN_FLIGHT = 2
 QUARANTINE_COPY_MAX_BYTES = 256 << 20  # a refused video bigger than this is not copied
+CHANGED_DURING_INGEST = (
+    "changed_during_ingest: the file was rewritten between hashing and decoding; ingest again"
+)
 
 
 @dataclass(frozen=True)
@@ -539,16 +542,7 @@ class _WindowCommitter:
             decision.outcome, decision.detail = SKIPPED, verdict.error
         elif verdict.video_id != sha:
             self._drop_frames_since(start)
-            quarantined.append(
-                self._video_quarantine(
-                    decision,
-                    verdict,
-                    "corrupt",
-                    ("changed_during_ingest",),
-                    "file content changed between hashing and decoding",
-                    at,
-                )
-            )
+            decision.outcome, decision.detail = SKIPPED, CHANGED_DURING_INGEST
         elif verdict.keep_frames or verdict.category is None:  # accepted
             if pending:
                 self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
@@ -648,17 +642,16 @@ class _WindowCommitter:
         if result.error or inspection is None:
             decision.outcome, decision.detail = SKIPPED, result.error or "unreadable"
             return None
-        if result.sha256 != sha:
-            category, reasons = "corrupt", ("changed_during_ingest",)
-            detail = "file content changed between hashing and decoding"
-        elif inspection.category is None:
+        if result.sha256 != sha:  # rewritten meanwhile: not bad bytes, so no quarantine
+            decision.outcome, decision.detail = SKIPPED, CHANGED_DURING_INGEST
+            return None
+        if inspection.category is None:
             decision.outcome, decision.asset_id = ADDED, sha
             self.state.run_added.add(sha)
             self.bytes_added += len(result.content or b"")
             return rows.asset_row(decision, result, self.run.ingest_id, at, self.request.attrs)
-        else:
-            category, reasons, detail = inspection.category, inspection.reasons, inspection.detail
-        qid = quarantine_id(result.sha256 or sha, self.state.policy_digest)
+        category, reasons, detail = inspection.category, inspection.reasons, inspection.detail
+        qid = quarantine_id(sha, self.state.policy_digest)
         decision.outcome, decision.quarantine_id = QUARANTINED, qid
         decision.detail = ",".join(reasons)
         self.state.run_quarantined.add(sha)
