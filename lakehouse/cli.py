@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     init = _command(commands, "init", "create the catalog, warehouse and control tables", _init)
     _json_flag(init)
 
-    ingest = _command(commands, "ingest", "ingest image files and directory trees", _ingest)
+    ingest = _command(commands, "ingest", "ingest image and video files and trees", _ingest)
     ingest.add_argument("roots", nargs="+", metavar="PATH", help="files or directories")
     ingest.add_argument("--dataset", "-d", required=True, help="dataset to ingest into")
     ingest.add_argument(
