@@ -468,6 +468,8 @@ def _ingest_text(report: Any) -> str:
             "  quarantine reasons: "
             + ", ".join(f"{code} x{n}" for code, n in sorted(report.reasons.items()))
         )
+    if report.frames_stored:
+        lines.append(f"  video frames stored as assets: {report.frames_stored}")
     if report.labels:
         labels = report.labels
         lines.append(

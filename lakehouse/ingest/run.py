@@ -97,6 +97,7 @@ class IngestReport:
     snapshots: dict[str, int]
     seconds: float
     labels: dict[str, Any] | None = None
+    frames_stored: int = 0  # video frames added as assets
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +111,7 @@ class IngestReport:
             "quarantine_reasons": self.reasons,
             "bytes_added": self.bytes_added,
             "decoded": self.decoded,
+            "frames_stored": self.frames_stored,
             "snapshot_id": self.snapshots[ASSETS],
             "snapshots": self.snapshots,
             "labels": self.labels,
@@ -256,6 +258,7 @@ def run_ingest(
         labels=labels_report,
         bytes_added=committer.bytes_added,
         decoded=committer.decoded,
+        frames_stored=committer.frames_stored,
         snapshots=dict(version.snapshots),
         seconds=time.perf_counter() - started,
     )
@@ -411,7 +414,7 @@ def _load_state(
         for row in ledger.to_pylist():
             done_uris.add(row["source_uri"])
             counts[row["outcome"]] += 1
-            if row["outcome"] == ADDED:
+            if row["outcome"] == ADDED and row["asset_id"]:  # a video's row names no asset
                 run_added.add(row["asset_id"])
     stored_videos: set[str] = set()
     run_videos: set[str] = set()

@@ -105,6 +105,7 @@ def test_every_sample_video_gets_its_verdict_and_good_ones_become_frames(lake, d
         "ds",
     )
     assert frames.height == sum(videos["frames_stored"].to_list()) > 0
+    assert report.frames_stored == frames.height
     for _, part in frames.group_by("video_id"):
         indexes = part["frame_index"].to_list()
         pts = part["pts_ms"].to_list()
