@@ -82,7 +82,7 @@ def stream_submitter(
         if "remote" not in state:
             ensure_ray(settings)
             cpus = max(1, min(num_cpus, int(ray.cluster_resources().get("CPU", 1))))
-            state["remote"] = ray.remote(
+            state["remote"] = ray.remote(  # type: ignore[call-overload]  # private option
                 num_cpus=cpus, max_retries=0, _generator_backpressure_num_objects=backpressure
             )(generator)
             state["shared"] = [ray.put(value) for value in shared]

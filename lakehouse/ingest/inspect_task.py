@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 from lakehouse.ingest.walk import read_file
-from lakehouse.media import Inspection, inspect_image
+from lakehouse.media.inspect import Inspection, inspect_image
 from lakehouse.policy import ImagePolicy
 
 

@@ -474,7 +474,9 @@ class _WindowCommitter:
             return
         at = datetime.now(UTC)
         ingest_id = self.run.ingest_id
-        assets, quarantined, sources = [], [], []
+        assets: list[dict[str, Any]] = []
+        quarantined: list[dict[str, Any]] = []
+        sources: list[dict[str, Any]] = []
         for index, decision in enumerate(window.decisions):
             if decision.action is Action.INSPECT:
                 row = self._inspected(decision, results[index], at)

@@ -7,6 +7,7 @@ bytes came first" is the same on every run, whatever the parallelism.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Iterator
@@ -14,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
 
 from lakehouse.errors import IngestRootError
 
@@ -99,7 +99,7 @@ def _path_order(entry: os.DirEntry[str]) -> str:
 
 
 @contextmanager
-def open_regular(path: str) -> Iterator[BinaryIO]:
+def open_regular(path: str) -> Iterator[io.BufferedReader]:
     """Open a regular file for reading without following a symlink swapped in after the walk."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     try:
