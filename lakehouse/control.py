@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from lakehouse.errors import CommitConflict, RefExists
+from lakehouse.tables import sqlite_durability
 
 metadata = sa.MetaData()
 
@@ -692,8 +693,7 @@ def _ingest(row: Mapping[str, Any]) -> IngestRun:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Autocommit at the driver level so SQLAlchemy's "begin" event issues BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
+    sqlite_durability(dbapi_connection, _record)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # see sqlite_durability in lakehouse.tables
     cursor.close()

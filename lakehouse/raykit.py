@@ -40,16 +40,7 @@ def task_submitter(
 
     `shared` arguments are put in the object store once, not shipped with every task.
     """
-    state: dict[str, Any] = {}
-
-    def submit(*args: Any) -> Any:
-        import ray
-
-        if "remote" not in state:
-            ensure_ray(settings)
-            state["remote"] = ray.remote(num_cpus=1, max_retries=2)(function)
-            state["shared"] = [ray.put(value) for value in shared]
-        return state["remote"].remote(*args, *state["shared"])
+    submit = _lazy_submit(settings, function, shared, lambda ray: {"num_cpus": 1, "max_retries": 2})
 
     def collect(handles: list[Any]) -> list[Any]:
         if not handles:
@@ -72,21 +63,18 @@ def stream_submitter(
     streaming-generator task reserving up to `num_cpus` CPUs (never more than the cluster has).
 
     The task pauses once `backpressure` yielded values wait unread, so a producer faster than
-    its consumer never piles its output up in the object store.
+    its consumer never piles its output up in the object store. Not retried: a retry would
+    yield the same frames again.
     """
-    state: dict[str, Any] = {}
 
-    def submit(*args: Any) -> Any:
-        import ray
+    def options(ray: Any) -> dict[str, Any]:
+        return {
+            "num_cpus": max(1, min(num_cpus, int(ray.cluster_resources().get("CPU", 1)))),
+            "max_retries": 0,
+            "_generator_backpressure_num_objects": backpressure,
+        }
 
-        if "remote" not in state:
-            ensure_ray(settings)
-            cpus = max(1, min(num_cpus, int(ray.cluster_resources().get("CPU", 1))))
-            state["remote"] = ray.remote(  # type: ignore[call-overload]  # private option
-                num_cpus=cpus, max_retries=0, _generator_backpressure_num_objects=backpressure
-            )(generator)
-            state["shared"] = [ray.put(value) for value in shared]
-        return state["remote"].remote(*args, *state["shared"])
+    submit = _lazy_submit(settings, generator, shared, options)
 
     def stream(handle: Any) -> Iterator[Any]:
         import ray
@@ -95,3 +83,25 @@ def stream_submitter(
             yield ray.get(ref)
 
     return submit, stream
+
+
+def _lazy_submit(
+    settings: RaySettings,
+    function: Callable[..., Any],
+    shared: tuple[Any, ...],
+    options: Callable[[Any], dict[str, Any]],
+) -> Callable[..., Any]:
+    """A submit function that starts Ray, wraps `function` with `options(ray)` and puts the
+    `shared` arguments in the object store on its first call only."""
+    state: dict[str, Any] = {}
+
+    def submit(*args: Any) -> Any:
+        import ray
+
+        if "remote" not in state:
+            ensure_ray(settings)
+            state["remote"] = ray.remote(**options(ray))(function)
+            state["shared"] = [ray.put(value) for value in shared]
+        return state["remote"].remote(*args, *state["shared"])
+
+    return submit

@@ -48,7 +48,7 @@ from lakehouse.errors import CommitConflict, IntegrityError, LakehouseError, Usa
 from lakehouse.export import place
 from lakehouse.history import file_changes, read_columns
 from lakehouse.ingest.inspect_task import inspect_files
-from lakehouse.media import is_junk_name, is_video
+from lakehouse.media import is_junk_name, is_video, sniff
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch
 from lakehouse.schema import QUARANTINE, SOURCES
@@ -754,7 +754,7 @@ def _readmit(
     branch, then set the item's status; a refusal happens before anything is written."""
     chosen = lake.policy(policy)
     with path.open("rb") as f:
-        video = is_video(f.read(64), path.name)
+        video = is_video(sniff(f.read(64)), path.name)
     if video:
         refusal = video_readmission_refusal(qid, chosen, path)
     else:

@@ -156,7 +156,8 @@ def _probe(entry: FileEntry) -> _Probe:
                 digest.update(buffer[:size])
     except OSError as exc:
         return _Probe(error=f"unreadable: {exc.strerror or exc}")
-    return _Probe(digest.hexdigest(), sniff(head), video=is_video(head, name))
+    fmt = sniff(head)
+    return _Probe(digest.hexdigest(), fmt, video=is_video(fmt, name))
 
 
 def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:

@@ -12,8 +12,16 @@ import pyarrow as pa
 
 from lakehouse.ingest.inspect_task import Inspected
 from lakehouse.ingest.plan import Decision
-from lakehouse.media import MEDIA_TYPES
-from lakehouse.schema import ASSETS_SCHEMA, QUARANTINE_SCHEMA, SOURCES_SCHEMA, VIDEOS_SCHEMA
+from lakehouse.schema import (
+    ASSETS,
+    ASSETS_SCHEMA,
+    QUARANTINE,
+    QUARANTINE_SCHEMA,
+    SOURCES,
+    SOURCES_SCHEMA,
+    VIDEOS,
+    VIDEOS_SCHEMA,
+)
 
 if TYPE_CHECKING:
     from lakehouse.video import Frame, VideoPolicy, VideoResult
@@ -22,6 +30,12 @@ ASSETS_ARROW = ASSETS_SCHEMA.as_arrow()
 QUARANTINE_ARROW = QUARANTINE_SCHEMA.as_arrow()
 SOURCES_ARROW = SOURCES_SCHEMA.as_arrow()
 VIDEOS_ARROW = VIDEOS_SCHEMA.as_arrow()
+ARROW = {
+    ASSETS: ASSETS_ARROW,
+    QUARANTINE: QUARANTINE_ARROW,
+    SOURCES: SOURCES_ARROW,
+    VIDEOS: VIDEOS_ARROW,
+}
 
 
 def asset_row(
@@ -59,7 +73,10 @@ def asset_row(
 
 def quarantine_row(
     decision: Decision,
-    result: Inspected,
+    sha256: str,
+    content: bytes | None,
+    byte_size: int,
+    media_type: str | None,
     quarantine_id: str,
     category: str,
     reasons: tuple[str, ...],
@@ -68,11 +85,10 @@ def quarantine_row(
     policy_tag: str,
     at: datetime,
 ) -> dict[str, Any]:
-    assert result.content is not None and result.sha256 is not None
-    media_type = result.inspection.media_type if result.inspection else None
+    """A `quarantine` row of an image or a video; `content` is None for a video too big to copy."""
     return {
         "quarantine_id": quarantine_id,
-        "content": result.content,
+        "content": content,
         "source_uri": decision.entry.source_uri,
         "ingest_id": ingest_id,
         "category": category,
@@ -80,10 +96,10 @@ def quarantine_row(
         "detail": detail,
         "status": "open",
         "media_type": media_type,
-        "byte_size": len(result.content),
+        "byte_size": byte_size,
         "policy": policy_tag,
         "created_at": at,
-        "sha256": result.sha256,
+        "sha256": sha256,
     }
 
 
@@ -198,34 +214,4 @@ def video_row(
         "frame_encoding": result.frame_encoding,
         "ingest_id": ingest_id,
         "ingested_at": at,
-    }
-
-
-def video_quarantine_row(
-    decision: Decision,
-    result: VideoResult,
-    content: bytes | None,
-    quarantine_id: str,
-    category: str,
-    reasons: tuple[str, ...],
-    detail: str,
-    ingest_id: str,
-    policy_tag: str,
-    at: datetime,
-) -> dict[str, Any]:
-    """A `quarantine` row for a video; `content` is None when the file is too big to copy."""
-    return {
-        "quarantine_id": quarantine_id,
-        "content": content,
-        "source_uri": decision.entry.source_uri,
-        "ingest_id": ingest_id,
-        "category": category,
-        "reasons": list(reasons),
-        "detail": detail,
-        "status": "open",
-        "media_type": MEDIA_TYPES.get(result.container or ""),
-        "byte_size": result.byte_size,
-        "policy": policy_tag,
-        "created_at": at,
-        "sha256": result.video_id,
     }

@@ -57,6 +57,7 @@ from lakehouse.ingest.video_task import VideoUnreadable
 from lakehouse.ingest.walk import read_file, resolve_roots, walk
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_version
+from lakehouse.media import MEDIA_TYPES
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch, sync_iceberg_ref
 from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, VIDEOS, row_group_rows
@@ -488,13 +489,8 @@ class _WindowCommitter:
             self.counts[decision.outcome or SKIPPED] += 1
         self.batches += 1
         properties = self._properties()
-        for name, table_rows, schema in (
-            (ASSETS, assets, rows.ASSETS_ARROW),
-            (QUARANTINE, quarantined, rows.QUARANTINE_ARROW),
-            (SOURCES, sources, rows.SOURCES_ARROW),
-        ):
-            if table_rows:
-                self._append(name, rows.to_table(table_rows, schema), properties)
+        for name, table_rows in ((ASSETS, assets), (QUARANTINE, quarantined), (SOURCES, sources)):
+            self._append(name, table_rows, properties)
 
     def _properties(self) -> dict[str, str]:
         return {
@@ -534,7 +530,7 @@ class _WindowCommitter:
                 pending_bytes += len(frame.content)
                 kept_bytes += len(frame.content)
             if pending_bytes >= self.commit_bytes:
-                self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
+                self._append(ASSETS, pending, properties)
                 pending, pending_bytes = [], 0
         assert verdict is not None, "a video stream ends with its verdict"
         self.decoded += 1
@@ -549,8 +545,7 @@ class _WindowCommitter:
             self._drop_frames_since(start)
             decision.outcome, decision.detail = SKIPPED, CHANGED_DURING_INGEST
         elif verdict.keep_frames or verdict.category is None:  # accepted
-            if pending:
-                self._append(ASSETS, rows.to_table(pending, rows.ASSETS_ARROW), properties)
+            self._append(ASSETS, pending, properties)
             self.state.run_added |= kept
             self.state.run_videos.add(sha)
             self.frames_stored += len(kept)
@@ -575,13 +570,9 @@ class _WindowCommitter:
                 )
             )
         self.counts[decision.outcome or SKIPPED] += 1
-        for name, table_rows, schema in (
-            (VIDEOS, videos, rows.VIDEOS_ARROW),
-            (QUARANTINE, quarantined, rows.QUARANTINE_ARROW),
-            (SOURCES, [rows.source_row(decision, self.run.ingest_id, at)], rows.SOURCES_ARROW),
-        ):
-            if table_rows:
-                self._append(name, rows.to_table(table_rows, schema), properties)
+        sources = [rows.source_row(decision, self.run.ingest_id, at)]
+        for name, table_rows in ((VIDEOS, videos), (QUARANTINE, quarantined), (SOURCES, sources)):
+            self._append(name, table_rows, properties)
 
     def _known_frame(self, frame: Frame, kept: set[str]) -> bool:
         sha = frame.sha256
@@ -613,29 +604,19 @@ class _WindowCommitter:
         detail: str,
         at: datetime,
     ) -> dict[str, Any]:
-        qid = quarantine_id(verdict.video_id, self.state.policy_digest)
-        decision.outcome, decision.quarantine_id = QUARANTINED, qid
-        decision.detail = f"{video_detail(verdict.video_id)}; " + ",".join(reasons)
-        self.state.run_quarantined.add(verdict.video_id)
-        self.reasons.update(reasons)
         content = None
         if verdict.byte_size <= QUARANTINE_COPY_MAX_BYTES:
             with contextlib.suppress(OSError):
                 content = read_file(decision.entry.path)
             if content is not None and hashlib.sha256(content).hexdigest() != verdict.video_id:
                 content = None  # changed since: keep no bytes that are not the ones judged
-        return rows.video_quarantine_row(
-            decision,
-            verdict,
-            content,
-            qid,
-            category,
-            reasons,
-            detail,
-            self.run.ingest_id,
-            self.policy_tag,
-            at,
-        )
+        media_type = MEDIA_TYPES.get(verdict.container or "")
+        row = self._quarantine(
+            decision, verdict.video_id, content, verdict.byte_size, media_type, at,
+            category, reasons, detail,
+        )  # fmt: skip
+        decision.detail = f"{video_detail(verdict.video_id)}; {decision.detail}"
+        return row
 
     def _inspected(self, decision: Decision, result: Inspected, at: datetime) -> dict | None:
         sha = decision.sha256
@@ -644,7 +625,7 @@ class _WindowCommitter:
         self.state.in_flight.discard(sha)
         self.resolved[sha] = decision
         inspection = result.inspection
-        if result.error or inspection is None:
+        if result.error or inspection is None or result.content is None:
             decision.outcome, decision.detail = SKIPPED, result.error or "unreadable"
             return None
         if result.sha256 != sha:  # rewritten meanwhile: not bad bytes, so no quarantine
@@ -653,25 +634,35 @@ class _WindowCommitter:
         if inspection.category is None:
             decision.outcome, decision.asset_id = ADDED, sha
             self.state.run_added.add(sha)
-            self.bytes_added += len(result.content or b"")
+            self.bytes_added += len(result.content)
             return rows.asset_row(decision, result, self.run.ingest_id, at, self.request.attrs)
-        category, reasons, detail = inspection.category, inspection.reasons, inspection.detail
+        return self._quarantine(
+            decision, sha, result.content, len(result.content), inspection.media_type, at,
+            inspection.category, inspection.reasons, inspection.detail,
+        )  # fmt: skip
+
+    def _quarantine(
+        self,
+        decision: Decision,
+        sha: str,
+        content: bytes | None,
+        byte_size: int,
+        media_type: str | None,
+        at: datetime,
+        category: str,
+        reasons: tuple[str, ...],
+        detail: str,
+    ) -> dict[str, Any]:
+        """Record a quarantine verdict on the decision and the run; return its row."""
         qid = quarantine_id(sha, self.state.policy_digest)
         decision.outcome, decision.quarantine_id = QUARANTINED, qid
         decision.detail = ",".join(reasons)
         self.state.run_quarantined.add(sha)
         self.reasons.update(reasons)
         return rows.quarantine_row(
-            decision,
-            result,
-            qid,
-            category,
-            reasons,
-            detail,
-            self.run.ingest_id,
-            self.policy_tag,
-            at,
-        )
+            decision, sha, content, byte_size, media_type, qid, category, reasons, detail,
+            self.run.ingest_id, self.policy_tag, at,
+        )  # fmt: skip
 
     def _follow(self, decision: Decision) -> None:
         first = self.resolved[decision.sha256 or ""]
@@ -684,7 +675,13 @@ class _WindowCommitter:
             decision.outcome = SKIPPED
             decision.detail = f"identical to unreadable {first.entry.source_uri}; ingest again"
 
-    def _append(self, name: str, data: pa.Table, properties: Mapping[str, str]) -> None:
+    def _append(
+        self, name: str, table_rows: list[dict[str, Any]], properties: Mapping[str, str]
+    ) -> None:
+        """Append rows to the work branch of table `name` (nothing when there are none)."""
+        if not table_rows:
+            return
+        data = rows.to_table(table_rows, rows.ARROW[name])
         self.checkpoint[name] = iceberg.append(
             self.catalog,
             f"{self.request.dataset}.{name}",

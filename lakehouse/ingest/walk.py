@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from lakehouse.errors import IngestRootError
@@ -32,14 +32,9 @@ class FileEntry:
     def path(self) -> str:
         return os.path.join(self.root, self.rel_path) if self.rel_path else self.root
 
-    @property
+    @cached_property  # asked for several times per file; pathlib's as_uri is slow
     def source_uri(self) -> str:
-        return _file_uri(self.path)
-
-
-@lru_cache(maxsize=8192)  # asked for several times per file; pathlib's as_uri is slow
-def _file_uri(path: str) -> str:
-    return Path(path).as_uri()
+        return Path(self.path).as_uri()
 
 
 def resolve_roots(roots: list[str | Path]) -> list[Path]:

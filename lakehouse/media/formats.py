@@ -76,10 +76,9 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def is_video(head: bytes, name: str) -> bool:
-    """A video container by its magic bytes, or unrecognisable content named like a video
-    (an empty or garbage `.mp4` is judged by the video checks, not the image ones)."""
-    fmt = sniff(head)
+def is_video(fmt: str | None, name: str) -> bool:
+    """A video container by its sniffed format, or unrecognisable content (`fmt` None) named
+    like a video: an empty or garbage `.mp4` is judged by the video checks, not the image ones."""
     if fmt is not None:
         return fmt in VIDEO_FORMATS
     return PurePosixPath(name.replace("\\", "/")).suffix.lower() in VIDEO_EXTENSIONS
