@@ -39,6 +39,7 @@ from lakehouse.gate import (
     policy_check,
     validation_check,
 )
+from lakehouse.heap import long_lived_frozen
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
@@ -115,8 +116,12 @@ class Lakehouse:
         labels: str | Path | None = None,
         label_source: str | None = None,
         labels_prefix: str | None = None,
+        rehash: bool = False,
     ) -> IngestReport:
         """Ingest files and directory trees; every file found lands in exactly one outcome.
+
+        A file unchanged since an earlier ingest hashed it (same size, mtime, ctime, inode)
+        is not read again; `rehash` reads and hashes every file.
 
         Data goes to a private work branch and is published onto `ref` at the end. `main`
         only accepts the configured policy: ingest with another policy into a branch and
@@ -130,6 +135,7 @@ class Lakehouse:
             attrs=dict(attrs or {}),
             message=message,
             labels=LabelRequest(str(labels), label_source, labels_prefix) if labels else None,
+            rehash=rehash,
         )
         with self._audit("ingest", dataset, ref, roots=list(request.roots)):
             if ref == "main" and chosen.digest != self.policy().digest:
@@ -137,16 +143,17 @@ class Lakehouse:
                     f"main only takes ingests under its policy {self.policy().name!r}; "
                     f"ingest with {chosen.name!r} into a branch and publish it"
                 )
-            report = run_ingest(
-                self.catalog,
-                self.control,
-                chosen,
-                request,
-                self._ingest_workers(chosen),
-                commit_bytes=self.settings.ingest.commit_bytes,
-                on_progress=on_progress,
-                on_total=on_total,
-            )
+            with long_lived_frozen():
+                report = run_ingest(
+                    self.catalog,
+                    self.control,
+                    chosen,
+                    request,
+                    self._ingest_workers(chosen),
+                    commit_bytes=self.settings.ingest.commit_bytes,
+                    on_progress=on_progress,
+                    on_total=on_total,
+                )
         self._auto_maintain(dataset, ref)
         return report
 

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="directory of the labels' file names below the root (guessed)",
     )
+    ingest.add_argument(
+        "--rehash",
+        action="store_true",
+        help="read and hash every file, also those unchanged (same size, mtime, ctime, inode) "
+        "since an earlier ingest hashed them",
+    )
     ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
     _json_flag(ingest)
 
@@ -449,6 +455,7 @@ def _ingest(args: argparse.Namespace, out: Output) -> int:
             labels=args.labels,
             label_source=args.label_source,
             labels_prefix=args.labels_prefix,
+            rehash=args.rehash,
         )
     finally:
         bar.close()
@@ -462,6 +469,7 @@ def _ingest_text(report: Any) -> str:
         f"(version {report.version_id}{', resumed' if report.resumed else ''})",
         f"  files found      {report.files}",
         *(f"  {outcome:16} {n}" for outcome, n in report.counts.items()),
+        f"  files read and hashed: {report.files_hashed} (the others unchanged since hashed)",
     ]
     if report.reasons:
         lines.append(

@@ -5,6 +5,8 @@ Tables (SQLAlchemy Core, by default in the Iceberg SQL catalog's database):
 - `lakehouse_refs`: ref heads. A ref moves only by compare-and-swap on its version id.
 - `lakehouse_ingests`: ingest runs and their crash-safe checkpoints (resume after `kill -9`).
 - `lakehouse_audit`: every operation, hash-chained to the previous row.
+- `lakehouse_file_digests`: content digests of files already hashed, by host, path and stat
+  (`lakehouse.ingest.digests`); a cache: deleting its rows only costs re-reading files.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import getpass
 import hashlib
 import json
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from lakehouse.errors import CommitConflict, RefExists
@@ -104,6 +108,20 @@ lineage = sa.Table(
     sa.Column("output_table", sa.String(64), nullable=True),
     sa.Column("output_snapshot", sa.BigInteger, nullable=True),
     sa.Column("output_uri", sa.Text, nullable=True),
+)
+
+file_digests = sa.Table(
+    "lakehouse_file_digests",
+    metadata,
+    sa.Column("host", sa.String(255), primary_key=True),
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("ctime_ns", sa.BigInteger, nullable=False),
+    sa.Column("inode", sa.BigInteger, nullable=False),
+    sa.Column("device", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("format", sa.String(16), nullable=True),
 )
 
 audit = sa.Table(
@@ -510,6 +528,42 @@ class ControlPlane:
                 .where(ingests.c.ingest_id == ingest_id)
                 .values(status=status, updated_at=now())
             )
+
+    # file digests ------------------------------------------------------------------------
+    def file_digests(self, paths: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """This host's remembered digests of `paths` (those it has), keyed by path."""
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(file_digests).where(
+                    file_digests.c.host == host, file_digests.c.path.in_(list(paths))
+                )
+            ).mappings()
+            return {row["path"]: dict(row) for row in rows}
+
+    def remember_file_digests(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store (replace) digests of this host's files; each row has every column but host."""
+        if not rows:
+            return
+        host = socket.gethostname()
+        values = [{**row, "host": host} for row in rows]
+        dialect = self.engine.dialect.name
+        with self.transaction() as conn:
+            if dialect in ("sqlite", "postgresql"):
+                insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(file_digests)
+                replaced = {c.name: insert.excluded[c.name] for c in file_digests.c}
+                conn.execute(
+                    insert.on_conflict_do_update(index_elements=["host", "path"], set_=replaced),
+                    values,
+                )
+                return
+            conn.execute(
+                file_digests.delete().where(
+                    file_digests.c.host == host,
+                    file_digests.c.path.in_([row["path"] for row in rows]),
+                )
+            )
+            conn.execute(file_digests.insert(), values)
 
     # audit -------------------------------------------------------------------------------
     def record(

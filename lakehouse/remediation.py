@@ -758,7 +758,7 @@ def _readmit(
     if video:
         refusal = video_readmission_refusal(qid, chosen, path)
     else:
-        inspected = inspect_files([(0, str(path))], chosen.image)[0]
+        inspected = inspect_files([(0, str(path))], chosen.image).results[0]
         refusal = readmission_refusal(qid, chosen, path.name, inspected)
     if refusal is not None:
         raise refusal

@@ -7,7 +7,6 @@ sequence-number ValueError, see DESIGN.md).
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -69,8 +68,15 @@ def ensure_dataset(catalog: Catalog, dataset: str) -> dict[str, int]:
     branch of a table that has no snapshot, and a branch must start from main's head.
     """
     validate_dataset_name(dataset)
-    with contextlib.suppress(NamespaceAlreadyExistsError):
+    try:
         catalog.create_namespace(dataset)
+    except NamespaceAlreadyExistsError:
+        pass
+    except Exception:
+        # Two processes creating the dataset at once: pyiceberg's SQL catalog checks before it
+        # inserts, so the loser fails on the catalog's unique key (an IntegrityError).
+        if not catalog.namespace_exists(dataset):
+            raise
     heads: dict[str, int] = {}
     for name in TABLES:
         identifier = f"{dataset}.{name}"
@@ -133,7 +139,7 @@ def append(
                 snapshot_properties=dict(properties),
                 branch=branch,
             )
-        return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
+        return table.metadata.refs[branch].snapshot_id  # the commit refreshed `table`
 
     return with_retry(attempt)
 
@@ -154,7 +160,7 @@ def delete_rows(
             if branch not in table.metadata.refs:
                 _fork(tx, branch, fork_from)
             tx.delete(row_filter, snapshot_properties=dict(properties), branch=branch)
-        return catalog.load_table(identifier).metadata.refs[branch].snapshot_id
+        return table.metadata.refs[branch].snapshot_id
 
     return with_retry(attempt)
 

@@ -58,6 +58,7 @@ def test_ingest_json_then_sql_in_every_format(home, messy_drop, capsys):
     assert report["files"] == len(expected)
     assert sum(report["counts"].values()) == len(expected)
     assert report["snapshot_id"] == report["snapshots"]["assets"]
+    assert 0 < report["files_hashed"] < len(expected)  # symlinks, FIFOs, junk: never read
 
     query = "SELECT outcome, count(*) AS n FROM sources GROUP BY 1 ORDER BY 1"
     assert main(["sql", query, "--dataset", "street", "--format", "json"]) == 0
@@ -75,6 +76,11 @@ def test_ingest_json_then_sql_in_every_format(home, messy_drop, capsys):
     assert [v["operation"] for v in log] == ["ingest", "create"]
     assert main(["datasets", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["street"][0]["ref"] == "main"
+
+    argv = ["ingest", str(root), "-d", "street", "--json", "--no-progress", "--rehash"]
+    assert main([*argv, "--attr", "sensor=cam-a"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["files_hashed"] == report["files_hashed"] and again["counts"]["added"] == 0
 
 
 def test_time_travel_with_snapshot_and_ref(home, tmp_path, capsys):

@@ -1,10 +1,11 @@
 """Ingest planning: decide each file's outcome from its bytes' hash before any decoding.
 
 The driver hashes files (cheap: sha256 runs at GB/s) and sorts them into outcomes; only the
-first copy of bytes never seen before goes to a worker to be decoded. This is why a re-ingest
-costs a read and a hash per file, never a decode. Videos are hashed as a stream (never read
-whole) and each new one gets a window of its own: its frames are committed in batches while
-it is being decoded.
+first copy of bytes never seen before goes to a worker to be decoded. A file unchanged since
+it was last hashed (same stat stamp, `lakehouse.ingest.digests`) is not even read again, so a
+re-ingest of an unchanged tree costs a `stat` per file, and never a decode. Videos are hashed
+as a stream (never read whole) and each new one gets a window of its own: its frames are
+committed in batches while it is being decoded.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from lakehouse.ingest.digests import DigestCache, KnownDigest, rememberable
 from lakehouse.ingest.known import DigestSet
-from lakehouse.ingest.walk import FileEntry, open_regular
+from lakehouse.ingest.walk import FileEntry, FileStamp, open_regular
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.media import (
     IMAGE_FORMATS,
@@ -37,6 +40,7 @@ WINDOW_MAX_FILES = 4096
 Submit = Callable[[list[tuple[int, str]]], Any]  # starts inspecting (index, path) items
 _HASH_THREADS = 4
 _HASH_CHUNK = 1 << 20
+_PROBE_CHUNK = 256  # files probed (and looked up in the digest cache) together
 _thread_buffers = threading.local()
 
 
@@ -96,6 +100,7 @@ class RunState:
     in_flight: set[str] = field(default_factory=set)
     stored_videos: set[str] = field(default_factory=set)
     run_videos: set[str] = field(default_factory=set)
+    files_hashed: int = 0  # files this run read and hashed (the rest were known by stamp)
 
 
 def plan_windows(
@@ -103,13 +108,14 @@ def plan_windows(
     state: RunState,
     window_bytes: int,
     workers: IngestWorkers,
+    digests: DigestCache,
 ) -> Iterator[Window]:
     """Group entries into windows of at most `window_bytes` of new image bytes, deciding each
     and submitting the inspections as they accumulate; a new video is a window of its own."""
     window = Window()
     with ThreadPoolExecutor(_HASH_THREADS) as pool:
-        for chunk in _chunks(entries, 64):
-            for entry, probe in zip(chunk, pool.map(_probe, chunk), strict=True):
+        for chunk in _chunks(entries, _PROBE_CHUNK):
+            for entry, probe in zip(chunk, _probes(chunk, pool, state, digests), strict=True):
                 decision = _decide(entry, probe, state)
                 if decision.action is Action.EXTRACT:
                     if window.decisions:
@@ -126,6 +132,7 @@ def plan_windows(
                     window.flush(workers.inspect)
                     yield window
                     window = Window()
+    digests.save()
     if window.decisions:
         window.flush(workers.inspect)
         yield window
@@ -137,6 +144,31 @@ class _Probe:
     fmt: str | None = None
     error: str | None = None
     video: bool = False
+    stamp: FileStamp | None = None  # stat of the open file once read (hashed probes only)
+    read_at_ns: int = 0
+
+
+def _probes(
+    chunk: list[FileEntry], pool: ThreadPoolExecutor, state: RunState, digests: DigestCache
+) -> list[_Probe]:
+    """Probe a chunk: remembered digests for unchanged files, a read and a hash for the rest."""
+    known = digests.lookup(chunk)
+    unknown = [entry for entry in chunk if entry.path not in known]
+    hashed = dict(zip((e.path for e in unknown), pool.map(_probe, unknown), strict=True))
+    fresh = []
+    for entry in unknown:
+        probe = hashed[entry.path]
+        if probe.sha256 is not None and probe.stamp is not None:
+            state.files_hashed += 1
+            if rememberable(entry.stamp, probe.stamp, probe.read_at_ns):
+                fresh.append((entry.path, probe.stamp, KnownDigest(probe.sha256, probe.fmt)))
+    digests.remember(fresh)
+    return [hashed[e.path] if e.path in hashed else _known_probe(e, known[e.path]) for e in chunk]
+
+
+def _known_probe(entry: FileEntry, known: KnownDigest) -> _Probe:
+    name = os.path.basename(entry.rel_path)
+    return _Probe(known.sha256, known.fmt, video=is_video(known.fmt, name))
 
 
 def _probe(entry: FileEntry) -> _Probe:
@@ -154,10 +186,13 @@ def _probe(entry: FileEntry) -> _Probe:
             while size == len(buffer):  # videos may be gigabytes: never read whole
                 size = handle.readinto(buffer)
                 digest.update(buffer[:size])
+            after = FileStamp.of(os.fstat(handle.fileno()))
+            read_at_ns = time.time_ns()
     except OSError as exc:
         return _Probe(error=f"unreadable: {exc.strerror or exc}")
     fmt = sniff(head)
-    return _Probe(digest.hexdigest(), fmt, video=is_video(fmt, name))
+    video = is_video(fmt, name)
+    return _Probe(digest.hexdigest(), fmt, video=video, stamp=after, read_at_ns=read_at_ns)
 
 
 def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:

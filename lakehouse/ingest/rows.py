@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,25 +39,37 @@ ARROW = {
 }
 
 
+@dataclass(frozen=True)
+class ContentRef:
+    """A file's bytes as a position in a worker batch's Arrow array: copied only when written."""
+
+    array: pa.LargeBinaryArray
+    position: int
+
+    def to_bytes(self) -> bytes:
+        return self.array[self.position].as_py()
+
+
 def asset_row(
     decision: Decision,
     result: Inspected,
+    content: ContentRef,
     ingest_id: str,
     at: datetime,
     attrs: Mapping[str, str],
 ) -> dict[str, Any]:
     inspection, header = result.inspection, result.inspection.header if result.inspection else None
-    assert inspection is not None and header is not None and result.content is not None
+    assert inspection is not None and header is not None
     return {
         "asset_id": result.sha256,
-        "content": result.content,
+        "content": content,
         "media_type": inspection.media_type,
         "kind": "image",
         "width": header.width,
         "height": header.height,
         "channels": header.channels,
         "bit_depth": header.bit_depth,
-        "byte_size": len(result.content),
+        "byte_size": result.size,
         "phash": inspection.phash,
         "video_id": None,
         "frame_index": None,
@@ -127,10 +140,27 @@ def to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     )
 
 
-def _column(values: list[Any], type_: pa.DataType) -> pa.Array:
+def _column(values: list[Any], type_: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    if values and isinstance(values[0], ContentRef):
+        return _referenced(values)
     if pa.types.is_large_binary(type_) and None not in values:
         return _large_binary(values)
     return pa.array(values, type=type_)
+
+
+def _referenced(values: list[ContentRef]) -> pa.ChunkedArray:
+    """Runs of consecutive positions in one array become zero-copy slices of it."""
+    chunks, start = [], 0
+    for end in range(1, len(values) + 1):
+        if (
+            end == len(values)
+            or values[end].array is not values[end - 1].array
+            or values[end].position != values[end - 1].position + 1
+        ):
+            first = values[start]
+            chunks.append(first.array.slice(first.position, end - start))
+            start = end
+    return pa.chunked_array(chunks, pa.large_binary())
 
 
 def _large_binary(values: list[bytes]) -> pa.Array:

@@ -36,7 +36,8 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Endpoint, IngestRun, Version, current_actor
 from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.ingest import rows
-from lakehouse.ingest.inspect_task import Inspected
+from lakehouse.ingest.digests import DigestCache
+from lakehouse.ingest.inspect_task import Inspected, InspectedBatch
 from lakehouse.ingest.known import DigestSet
 from lakehouse.ingest.labels_step import LabelRequest, import_labels, preflight
 from lakehouse.ingest.plan import (
@@ -81,6 +82,7 @@ class IngestRequest:
     attrs: Mapping[str, str] = field(default_factory=dict)
     message: str | None = None
     labels: LabelRequest | None = None
+    rehash: bool = False  # read and hash every file, even those unchanged since last hashed
 
 
 @dataclass
@@ -99,6 +101,7 @@ class IngestReport:
     seconds: float
     labels: dict[str, Any] | None = None
     frames_stored: int = 0  # video frames added as assets
+    files_hashed: int = 0  # files read and hashed; the others were unchanged since last time
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ class IngestReport:
             "quarantine_reasons": self.reasons,
             "bytes_added": self.bytes_added,
             "decoded": self.decoded,
+            "files_hashed": self.files_hashed,
             "frames_stored": self.frames_stored,
             "snapshot_id": self.snapshots[ASSETS],
             "snapshots": self.snapshots,
@@ -195,7 +199,11 @@ def run_ingest(
         rows.frame_provenance(policy.video),
     )
     windows = plan_windows(
-        (e for e in walk(roots) if e.source_uri not in done_uris), state, commit_bytes, workers
+        (e for e in walk(roots) if e.source_uri not in done_uris),
+        state,
+        commit_bytes,
+        workers,
+        DigestCache(control, trusted=not request.rehash),
     )
     for window in _inspected_windows(windows, workers.collect, committer):
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
@@ -260,6 +268,7 @@ def run_ingest(
         bytes_added=committer.bytes_added,
         decoded=committer.decoded,
         frames_stored=committer.frames_stored,
+        files_hashed=state.files_hashed,
         snapshots=dict(version.snapshots),
         seconds=time.perf_counter() - started,
     )
@@ -268,7 +277,7 @@ def run_ingest(
 
 def _inspected_windows(
     windows: Iterator[Window],
-    collect: Callable[[list[Any]], list[list[Inspected]]],
+    collect: Callable[[list[Any]], list[InspectedBatch]],
     committer: _WindowCommitter,
 ) -> Iterator[Window]:
     """Commit windows in order while the next ones are already being inspected."""
@@ -284,8 +293,18 @@ def _inspected_windows(
         if not in_flight:
             return
         window = in_flight.popleft()
-        committer.commit(window, {r.index: r for batch in collect(window.tasks) for r in batch})
+        committer.commit(window, _located(collect(window.tasks)))
         yield window
+
+
+def _located(batches: list[InspectedBatch]) -> dict[int, tuple[Inspected, rows.ContentRef]]:
+    """Each inspected file's result and bytes, by its index in the window."""
+    located = {}
+    for batch in batches:
+        array = batch.content_array()
+        for position, result in enumerate(batch.results):
+            located[result.index] = (result, rows.ContentRef(array, position))
+    return located
 
 
 def _all_outcomes(counts: Mapping[str, int]) -> dict[str, int]:
@@ -469,7 +488,9 @@ class _WindowCommitter:
         self.decoded = 0
         self.resolved: dict[str, Decision] = {}
 
-    def commit(self, window: Window, results: Mapping[int, Inspected]) -> None:
+    def commit(
+        self, window: Window, results: Mapping[int, tuple[Inspected, rows.ContentRef]]
+    ) -> None:
         if window.video_task is not None:
             self._commit_video(window)
             return
@@ -480,7 +501,7 @@ class _WindowCommitter:
         sources: list[dict[str, Any]] = []
         for index, decision in enumerate(window.decisions):
             if decision.action is Action.INSPECT:
-                row = self._inspected(decision, results[index], at)
+                row = self._inspected(decision, *results[index], at)
                 if row is not None:
                     (assets if decision.outcome == ADDED else quarantined).append(row)
             elif decision.action is Action.FOLLOW:
@@ -618,14 +639,16 @@ class _WindowCommitter:
         decision.detail = f"{video_detail(verdict.video_id)}; {decision.detail}"
         return row
 
-    def _inspected(self, decision: Decision, result: Inspected, at: datetime) -> dict | None:
+    def _inspected(
+        self, decision: Decision, result: Inspected, content: rows.ContentRef, at: datetime
+    ) -> dict | None:
         sha = decision.sha256
         assert sha is not None
         self.decoded += 1
         self.state.in_flight.discard(sha)
         self.resolved[sha] = decision
         inspection = result.inspection
-        if result.error or inspection is None or result.content is None:
+        if result.error or inspection is None:
             decision.outcome, decision.detail = SKIPPED, result.error or "unreadable"
             return None
         if result.sha256 != sha:  # rewritten meanwhile: not bad bytes, so no quarantine
@@ -634,10 +657,12 @@ class _WindowCommitter:
         if inspection.category is None:
             decision.outcome, decision.asset_id = ADDED, sha
             self.state.run_added.add(sha)
-            self.bytes_added += len(result.content)
-            return rows.asset_row(decision, result, self.run.ingest_id, at, self.request.attrs)
+            self.bytes_added += result.size
+            return rows.asset_row(
+                decision, result, content, self.run.ingest_id, at, self.request.attrs
+            )
         return self._quarantine(
-            decision, sha, result.content, len(result.content), inspection.media_type, at,
+            decision, sha, content.to_bytes(), result.size, inspection.media_type, at,
             inspection.category, inspection.reasons, inspection.detail,
         )  # fmt: skip
 

@@ -20,6 +20,21 @@ from lakehouse.errors import IngestRootError
 
 
 @dataclass(frozen=True)
+class FileStamp:
+    """What stat says of a file's identity and last change (see `lakehouse.ingest.digests`)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileStamp:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+@dataclass(frozen=True)
 class FileEntry:
     """One thing found under a root. `problem` is set when it cannot be read as a file."""
 
@@ -27,6 +42,7 @@ class FileEntry:
     rel_path: str  # posix path relative to root ('' parts never contain '..')
     size: int | None
     problem: str | None = None
+    stamp: FileStamp | None = None  # regular files: stat at walk time
 
     @property
     def path(self) -> str:
@@ -55,7 +71,8 @@ def walk(roots: list[Path]) -> Iterator[FileEntry]:
     """Every file-like entry below the roots, in root order, then by relative posix path."""
     for root in roots:
         if root.is_file():
-            yield FileEntry(str(root.parent), root.name, root.stat().st_size)
+            info = root.stat()
+            yield FileEntry(str(root.parent), root.name, info.st_size, stamp=FileStamp.of(info))
             continue
         yield from _walk_dir(str(root), "")
 
@@ -80,7 +97,7 @@ def _walk_dir(root: str, rel_dir: str) -> Iterator[FileEntry]:
         elif stat.S_ISDIR(info.st_mode):
             yield from _walk_dir(root, rel)
         elif stat.S_ISREG(info.st_mode):
-            yield FileEntry(root, rel, info.st_size)
+            yield FileEntry(root, rel, info.st_size, stamp=FileStamp.of(info))
         else:
             yield FileEntry(root, rel, None, "not_a_regular_file")
 
