@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from lakehouse.heap import long_lived_frozen
+from lakehouse.ingest.packed import pack, unpack
 from lakehouse.ingest.walk import read_file
 from lakehouse.media.inspect import Inspection, inspect_image
 from lakehouse.policy import ImagePolicy
@@ -32,25 +33,14 @@ class Inspected:
 
 @dataclass(frozen=True)
 class InspectedBatch:
-    """One task's results, and the bytes of the files it read end to end in one array.
-
-    Ray returns a numpy array to the driver as a view of the object store, not a copy, so
-    image bytes reach the driver's Parquet writer without being copied there (copies into
-    fresh memory were a large share of the ingest driver's CPU).
-    """
+    """One task's results, and the bytes of the files it read end to end (`packed`)."""
 
     results: list[Inspected]
     contents: np.ndarray  # uint8
 
     def content_array(self) -> pa.LargeBinaryArray:
         """Every result's bytes as one Arrow array over `contents` (no copy), in order."""
-        offsets = np.zeros(len(self.results) + 1, np.int64)
-        np.cumsum([r.size for r in self.results], out=offsets[1:])
-        return pa.Array.from_buffers(
-            pa.large_binary(),
-            len(self.results),
-            [None, pa.py_buffer(offsets), pa.py_buffer(self.contents)],
-        )
+        return unpack([r.size for r in self.results], self.contents)
 
 
 def inspect_files(items: list[tuple[int, str]], policy: ImagePolicy) -> InspectedBatch:
@@ -62,7 +52,7 @@ def inspect_files(items: list[tuple[int, str]], policy: ImagePolicy) -> Inspecte
             result, data = _inspect_one(index, path, policy)
             results.append(result)
             contents.append(data)
-        return InspectedBatch(results, np.frombuffer(b"".join(contents), np.uint8))
+        return InspectedBatch(results, pack(contents))
 
 
 def _inspect_one(index: int, path: str, policy: ImagePolicy) -> tuple[Inspected, bytes]:

@@ -176,6 +176,8 @@ def _large_binary(values: list[bytes]) -> pa.Array:
 
 def frame_row(
     frame: Frame,
+    content: ContentRef,
+    size: int,
     source_uri: str,
     ingest_id: str,
     at: datetime,
@@ -185,14 +187,14 @@ def frame_row(
     """An `assets` row of kind 'frame'; `result_provenance` records sampling and encoding."""
     return {
         "asset_id": frame.sha256,
-        "content": frame.content,
+        "content": content,
         "media_type": frame.media_type,
         "kind": "frame",
         "width": frame.width,
         "height": frame.height,
         "channels": 3,
         "bit_depth": 8,
-        "byte_size": len(frame.content),
+        "byte_size": size,
         "phash": frame.phash,
         "video_id": frame.video_id,
         "frame_index": frame.frame_index,

@@ -54,7 +54,7 @@ from lakehouse.ingest.plan import (
     quarantine_id,
     video_detail,
 )
-from lakehouse.ingest.video_task import VideoUnreadable
+from lakehouse.ingest.video_task import FrameBatch, VideoUnreadable
 from lakehouse.ingest.walk import read_file, resolve_roots, walk
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_version
@@ -539,17 +539,20 @@ class _WindowCommitter:
         pending_bytes = 0
         verdict: VideoResult | VideoUnreadable | None = None
         for item in self.workers.stream(window.video_task):
-            if not isinstance(item, list):
+            if not isinstance(item, FrameBatch):
                 verdict = item
                 continue
-            for frame in item:
+            array = item.content_array()
+            for position, frame in enumerate(item.frames):
                 if self._known_frame(frame, kept):
                     repeated += 1
                     continue
                 kept.add(frame.sha256)
-                pending.append(self._frame_row(frame, uri, at))
-                pending_bytes += len(frame.content)
-                kept_bytes += len(frame.content)
+                size = item.sizes[position]
+                content = rows.ContentRef(array, position)
+                pending.append(self._frame_row(frame, content, size, uri, at))
+                pending_bytes += size
+                kept_bytes += size
             if pending_bytes >= self.commit_bytes:
                 self._append(ASSETS, pending, properties)
                 pending, pending_bytes = [], 0
@@ -599,10 +602,13 @@ class _WindowCommitter:
         sha = frame.sha256
         return sha in kept or sha in self.state.run_added or sha in self.state.stored_assets
 
-    def _frame_row(self, frame: Frame, uri: str, at: datetime) -> dict[str, Any]:
+    def _frame_row(
+        self, frame: Frame, content: rows.ContentRef, size: int, uri: str, at: datetime
+    ) -> dict[str, Any]:
         return rows.frame_row(
-            frame, uri, self.run.ingest_id, at, self.request.attrs, self.frame_provenance
-        )
+            frame, content, size, uri, self.run.ingest_id, at, self.request.attrs,
+            self.frame_provenance,
+        )  # fmt: skip
 
     def _drop_frames_since(self, start: int) -> None:
         """Rewind the work branch of assets to `start`: a refused video's frames are gone."""

@@ -11,6 +11,7 @@ driver is behind on committing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import stat
@@ -18,6 +19,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+
+from lakehouse.ingest.packed import pack, unpack
 from lakehouse.video import Frame, VideoPolicy, VideoResult
 
 _QUEUED_BATCHES = 2
@@ -33,14 +38,35 @@ class VideoUnreadable:
     error: str
 
 
-VideoItem = list[Frame] | VideoResult | VideoUnreadable
+@dataclass(frozen=True)
+class FrameBatch:
+    """Kept frames (their `content` left empty) and their bytes end to end (`packed`)."""
+
+    frames: list[Frame]
+    sizes: list[int]
+    contents: np.ndarray  # uint8
+
+    @classmethod
+    def of(cls, frames: list[Frame]) -> FrameBatch:
+        return cls(
+            [dataclasses.replace(f, content=b"") for f in frames],
+            [len(f.content) for f in frames],
+            pack([f.content for f in frames]),
+        )
+
+    def content_array(self) -> pa.LargeBinaryArray:
+        """The frames' bytes as one Arrow array over `contents` (no copy), in order."""
+        return unpack(self.sizes, self.contents)
+
+
+VideoItem = FrameBatch | VideoResult | VideoUnreadable
 
 
 def extract_video(
     path: str, policy: VideoPolicy, batch_bytes: int, threads: int
 ) -> Iterator[VideoItem]:
-    """Yield lists of kept frames (provisional, see `lakehouse.video.extract`) and finally the
-    `VideoResult`, or a single `VideoUnreadable` when the file cannot be read."""
+    """Yield batches of kept frames (provisional, see `lakehouse.video.extract`) and finally
+    the `VideoResult`, or a single `VideoUnreadable` when the file cannot be read."""
     from lakehouse.video import process_video
 
     try:  # not swapped for a link or a device since the walk
@@ -64,14 +90,14 @@ def extract_video(
             pending.append(frame)
             pending_bytes += len(frame.content)
             if pending_bytes >= batch_bytes:
-                batches.put(pending)
+                batches.put(FrameBatch.of(pending))
                 pending, pending_bytes = [], 0
 
     def work() -> None:
         try:
             outcome["result"] = process_video(path, policy, regroup, 4, threads=threads)
             if pending:
-                batches.put(pending)
+                batches.put(FrameBatch.of(pending))
         except OSError as exc:
             outcome["result"] = VideoUnreadable(f"unreadable: {exc.strerror or exc}")
         except BaseException as exc:  # re-raised in the generator, where Ray reports it
