@@ -469,7 +469,8 @@ def _ingest_text(report: Any) -> str:
         f"(version {report.version_id}{', resumed' if report.resumed else ''})",
         f"  files found      {report.files}",
         *(f"  {outcome:16} {n}" for outcome, n in report.counts.items()),
-        f"  files read and hashed: {report.files_hashed} (the others unchanged since hashed)",
+        f"  files read       {report.files_hashed}  (a file unchanged since an earlier ingest "
+        "hashed it is not read again)",
     ]
     if report.reasons:
         lines.append(

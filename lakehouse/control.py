@@ -576,7 +576,7 @@ class ControlPlane:
         actor: str | None = None,
     ) -> None:
         """Append one audit row, chained to the previous row by sha256."""
-        row = {
+        row: dict[str, Any] = {
             "at": now(),
             "actor": actor or current_actor(),
             "host": socket.gethostname(),
@@ -693,10 +693,11 @@ def _insert_version(
             properties=json.dumps(dict(properties), sort_keys=True, default=str),
         )
     )
+    assert result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
 
 
-def _version(row: Mapping[str, Any]) -> Version:
+def _version(row: Mapping[Any, Any]) -> Version:
     created = row["created_at"]
     if created.tzinfo is None:  # SQLite drops the zone; every stamp we write is UTC
         created = created.replace(tzinfo=UTC)
@@ -713,7 +714,7 @@ def _version(row: Mapping[str, Any]) -> Version:
     )
 
 
-def _ref(row: Mapping[str, Any]) -> Ref:
+def _ref(row: Mapping[Any, Any]) -> Ref:
     created = row["created_at"]
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
@@ -729,7 +730,7 @@ def _ref(row: Mapping[str, Any]) -> Ref:
     )
 
 
-def _ingest(row: Mapping[str, Any]) -> IngestRun:
+def _ingest(row: Mapping[Any, Any]) -> IngestRun:
     return IngestRun(
         ingest_id=row["ingest_id"],
         dataset=row["dataset"],

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import In
 
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.dedup import duplicate_rows, run_dedup, signatures_from_content
+from lakehouse.filters import is_in
 from lakehouse.history import added_files, read_columns
 from lakehouse.lineage import record_version, version_inputs
 from lakehouse.policy import Policy
@@ -102,7 +102,7 @@ def dedup_branch(
         for i in range(0, len(wanted), _IN_BATCH):
             scan = tables[ASSETS].scan(
                 snapshot_id=head.snapshots[ASSETS],
-                row_filter=In("asset_id", list(wanted[i : i + _IN_BATCH])),
+                row_filter=is_in("asset_id", list(wanted[i : i + _IN_BATCH])),
                 selected_fields=("asset_id", "content"),
             )
             for batch in scan.to_arrow_batch_reader():

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -76,11 +77,7 @@ def expire(
         needed.update(ref.snapshot_id for ref in table.metadata.refs.values())
         doomed = [s.snapshot_id for s in table.metadata.snapshots if s.snapshot_id not in needed]
         if doomed:
-            iceberg.with_retry(
-                lambda i=identifier, d=doomed: (
-                    catalog.load_table(i).maintenance.expire_snapshots().by_ids(d).commit()
-                )
-            )
+            iceberg.with_retry(partial(_expire, catalog, identifier, doomed))
         report.expired_snapshots[name] = len(doomed)
     tables = iceberg.load_tables(catalog, dataset)
     gone = [
@@ -91,6 +88,10 @@ def expire(
     ]
     control.mark_expired(gone)
     report.expired_versions = gone
+
+
+def _expire(catalog: Catalog, identifier: str, snapshot_ids: list[int]) -> None:
+    catalog.load_table(identifier).maintenance.expire_snapshots().by_ids(snapshot_ids).commit()
 
 
 def collect_garbage(

@@ -36,9 +36,6 @@ from pyiceberg.expressions import (
     AlwaysFalse,
     AlwaysTrue,
     BooleanExpression,
-    EqualTo,
-    In,
-    StartsWith,
 )
 from pyiceberg.table import Table
 
@@ -46,6 +43,7 @@ from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Version
 from lakehouse.errors import CommitConflict, IntegrityError, LakehouseError, UsageError
 from lakehouse.export import place
+from lakehouse.filters import equal, is_in, starts_with
 from lakehouse.history import file_changes, read_columns
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.media import is_junk_name, is_video, sniff
@@ -196,9 +194,9 @@ def show(lake: Lakehouse, dataset: str, quarantine_id: str, ref: str = "main") -
     (every status change or refused attempt on any branch, with actor and reason)."""
     version = lake.resolve(dataset, ref=ref)
     qid = resolve_id(lake.catalog, version, quarantine_id, ref)
-    item = read_items(lake.catalog, version, EqualTo("quarantine_id", qid))[0]
+    item = read_items(lake.catalog, version, equal("quarantine_id", qid))[0]
     sources = lake.catalog.load_table(f"{dataset}.{SOURCES}").scan(
-        snapshot_id=version.snapshots[SOURCES], row_filter=EqualTo("quarantine_id", qid)
+        snapshot_id=version.snapshots[SOURCES], row_filter=equal("quarantine_id", qid)
     )
     ledger = sorted(sources.to_arrow().to_pylist(), key=lambda r: (r["seen_at"], r["source_uri"]))
     return {
@@ -260,7 +258,7 @@ def export_quarantined(
     ) as audit:
         if ids:
             chosen = sorted({resolve_id(lake.catalog, version, q, ref) for q in ids})
-            rows = read_items(lake.catalog, version, In("quarantine_id", chosen))
+            rows = read_items(lake.catalog, version, is_in("quarantine_id", chosen))
         else:
             rows = read_items(lake.catalog, version, item_filter(status, category), reason)
         names = export_names(rows)
@@ -409,7 +407,7 @@ def set_status(
     identifier = f"{dataset}.{QUARANTINE}"
     for _ in range(_ATTEMPTS):
         head = branch_head(control, dataset, branch)
-        rows = _rows(catalog, head, EqualTo("quarantine_id", quarantine_id), with_content=True)
+        rows = _rows(catalog, head, equal("quarantine_id", quarantine_id), with_content=True)
         if not rows:
             raise QuarantineItemNotFound(dataset, branch, quarantine_id)
         if rows[0]["status"] != OPEN:
@@ -494,7 +492,7 @@ def reapply_status_changes(
     at_onto = _statuses(
         table.scan(
             snapshot_id=onto_snapshot,
-            row_filter=In("quarantine_id", looked_up) if looked_up else AlwaysFalse(),
+            row_filter=is_in("quarantine_id", looked_up) if looked_up else AlwaysFalse(),
             selected_fields=("quarantine_id", "status"),
         ).to_arrow_batch_reader()
     )
@@ -524,7 +522,7 @@ def reapply_status_changes(
         with fresh.transaction() as tx:
             tx.overwrite(
                 data,
-                overwrite_filter=In("quarantine_id", replaced) if replaced else AlwaysFalse(),
+                overwrite_filter=is_in("quarantine_id", replaced) if replaced else AlwaysFalse(),
                 snapshot_properties={"lakehouse.operation": "rebase"},
                 branch=work_branch,
             )
@@ -545,7 +543,7 @@ def item_filter(status: str | None = None, category: str | None = None) -> Boole
     expression: BooleanExpression = AlwaysTrue()
     for column, value in (("status", status), ("category", category)):
         if value is not None:
-            term = EqualTo(column, value)
+            term = equal(column, value)
             expression = term if isinstance(expression, AlwaysTrue) else expression & term
     return expression
 
@@ -664,7 +662,7 @@ def resolve_id(catalog: Catalog, version: Version, given: str, ref: str) -> str:
     table = catalog.load_table(f"{version.dataset}.{QUARANTINE}")
     found = table.scan(
         snapshot_id=version.snapshots[QUARANTINE],
-        row_filter=StartsWith("quarantine_id", given),
+        row_filter=starts_with("quarantine_id", given),
         selected_fields=("quarantine_id",),
     ).to_arrow()
     ids = sorted(set(found.column("quarantine_id").to_pylist()))
@@ -697,7 +695,7 @@ def _contents(catalog: Catalog, version: Version, ids: list[str]) -> Iterator[tu
     wanted, seen = pa.array(ids, pa.large_string()), set()
     scan = table.scan(
         snapshot_id=version.snapshots[QUARANTINE],
-        row_filter=In("quarantine_id", ids),
+        row_filter=is_in("quarantine_id", ids),
         selected_fields=("quarantine_id", "content"),
     )
     for batch in scan.to_arrow_batch_reader():
@@ -733,7 +731,7 @@ def _open_item(
         raise UsageError("a reason is required: every quarantine status change says why")
     head = branch_head(lake.control, dataset, branch)
     qid = resolve_id(lake.catalog, head, given_id, branch)
-    row = _rows(lake.catalog, head, EqualTo("quarantine_id", qid), with_content=False)[0]
+    row = _rows(lake.catalog, head, equal("quarantine_id", qid), with_content=False)[0]
     if row["status"] != OPEN:
         raise QuarantineItemClosed(dataset, branch, qid, row["status"])
     return head, qid, row
@@ -831,7 +829,7 @@ def _overwrite_row(
     with table.transaction() as tx:
         tx.overwrite(
             data,
-            overwrite_filter=EqualTo("quarantine_id", row["quarantine_id"]),
+            overwrite_filter=equal("quarantine_id", row["quarantine_id"]),
             snapshot_properties=dict(properties),
             branch=work,
         )

@@ -47,7 +47,7 @@ class SqlFile:
 def load_sql(path: Path) -> SqlFile:
     text = path.read_text(encoding="utf-8")
     header: dict[str, str] = {}
-    body_lines = []
+    body_lines: list[str] = []
     for line in text.splitlines():
         match = _HEADER.match(line.strip())
         if match and not body_lines:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -85,7 +86,7 @@ def ensure_dataset(catalog: Catalog, dataset: str) -> dict[str, int]:
         except TableAlreadyExistsError:
             table = catalog.load_table(identifier)
         if table.metadata.refs.get("main") is None:
-            table = with_retry(lambda t=table: _init_snapshot(catalog, t))
+            table = with_retry(partial(_init_snapshot, catalog, table))
         heads[name] = table.metadata.refs["main"].snapshot_id
     return heads
 

@@ -125,7 +125,7 @@ def validate_part(
 
     cv2.setNumThreads(1)
     io = load_file_io(io_properties, location=path)
-    out = []
+    out: list[tuple[str, str, bool, float | None, str]] = []
     with io.new_input(path).open() as handle:
         parquet = pq.ParquetFile(handle)
         for group in row_groups:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import partial
 
 from pyiceberg.catalog import Catalog
 
@@ -106,11 +107,7 @@ def delete_tag(
         identifier = f"{dataset}.{table}"
         loaded = catalog.load_table(identifier)
         if name in loaded.metadata.refs:
-            iceberg.with_retry(
-                lambda i=identifier: (
-                    catalog.load_table(i).manage_snapshots().remove_tag(name).commit()
-                )
-            )
+            iceberg.with_retry(partial(_remove_iceberg_tag, catalog, identifier, name))
 
 
 def _write_iceberg_tag(catalog: Catalog, dataset: str, name: str, target: Version) -> None:
@@ -122,13 +119,16 @@ def _write_iceberg_tag(catalog: Catalog, dataset: str, name: str, target: Versio
         if existing is not None:
             raise RefExists(dataset, name)
         iceberg.with_retry(
-            lambda i=identifier, t=table: (
-                catalog.load_table(i)
-                .manage_snapshots()
-                .create_tag(target.snapshots[t], name)
-                .commit()
-            )
+            partial(_create_iceberg_tag, catalog, identifier, name, target.snapshots[table])
         )
+
+
+def _remove_iceberg_tag(catalog: Catalog, identifier: str, name: str) -> None:
+    catalog.load_table(identifier).manage_snapshots().remove_tag(name).commit()
+
+
+def _create_iceberg_tag(catalog: Catalog, identifier: str, name: str, snapshot_id: int) -> None:
+    catalog.load_table(identifier).manage_snapshots().create_tag(snapshot_id, name).commit()
 
 
 def publish_branch(

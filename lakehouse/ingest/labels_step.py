@@ -16,10 +16,11 @@ from typing import Any
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import And, EqualTo, In
+from pyiceberg.expressions import And
 
 from lakehouse import tables as iceberg
 from lakehouse.errors import IngestRootError
+from lakehouse.filters import equal, is_in
 from lakehouse.labels import (
     FileFacts,
     LabelPolicy,
@@ -104,7 +105,7 @@ def import_labels(
         iceberg.delete_rows(
             catalog,
             identifier,
-            In("annotation_id", list(changes.to_delete)),
+            is_in("annotation_id", list(changes.to_delete)),
             work_branch,
             properties,
             fork_from=fork_snapshots[ANNOTATIONS],
@@ -151,7 +152,7 @@ def _prefix(request: LabelRequest, labels: LabelSet, files: Mapping[str, FileFac
 def _ledger(table: Any, snapshot: int, ingest_id: str, root: str) -> list[dict[str, Any]]:
     scan = table.scan(
         snapshot_id=snapshot,
-        row_filter=And(EqualTo("ingest_id", ingest_id), EqualTo("root", root)),
+        row_filter=And(equal("ingest_id", ingest_id), equal("root", root)),
         selected_fields=("rel_path", "source_uri", "outcome", "asset_id", "detail"),
     )
     return scan.to_arrow().to_pylist()
@@ -168,7 +169,7 @@ def _assets(table: Any, snapshot: int) -> dict[str, dict[str, Any]]:
 def _stored(table: Any, snapshot: int, label_source: str) -> dict[str, str]:
     scan = table.scan(
         snapshot_id=snapshot,
-        row_filter=EqualTo("source", label_source),
+        row_filter=equal("source", label_source),
         selected_fields=("annotation_id", "content_sha256"),
     )
     return {r["annotation_id"]: r["content_sha256"] for r in scan.to_arrow().to_pylist()}

@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import EqualTo
 
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Endpoint, IngestRun, Version, current_actor
 from lakehouse.errors import RefNotFound, UsageError
+from lakehouse.filters import equal
 from lakehouse.ingest import rows
 from lakehouse.ingest.digests import DigestCache
 from lakehouse.ingest.inspect_task import Inspected, InspectedBatch
@@ -426,7 +426,7 @@ def _load_state(
             tables[SOURCES]
             .scan(
                 snapshot_id=checkpoint[SOURCES],
-                row_filter=EqualTo("ingest_id", run.ingest_id),
+                row_filter=equal("ingest_id", run.ingest_id),
                 selected_fields=("source_uri", "outcome", "asset_id"),
             )
             .to_arrow()
