@@ -40,6 +40,7 @@ from lakehouse.gate import (
     validation_check,
 )
 from lakehouse.heap import long_lived_frozen
+from lakehouse.ingest.digests import prune as prune_digests
 from lakehouse.ingest.inspect_task import inspect_files
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
@@ -326,6 +327,7 @@ class Lakehouse:
                 history.gc_grace_seconds if grace_seconds is None else grace_seconds,
                 report,
             )
+            report.forgotten_digests = prune_digests(self.control)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -757,7 +757,8 @@ def _maintain(args: argparse.Namespace, out: Output) -> int:
         f"compacted {report.compacted or 'nothing'}; expired "
         f"{sum(report.expired_snapshots.values())} snapshots and "
         f"{len(report.expired_versions)} versions; deleted {report.deleted_files} files "
-        f"({report.deleted_bytes} bytes) in {report.seconds:.1f} s"
+        f"({report.deleted_bytes} bytes); forgot {report.forgotten_digests} digests of "
+        f"changed or deleted files in {report.seconds:.1f} s"
     )
     out.result(report.to_dict(), text)
     return 0

@@ -541,6 +541,29 @@ class ControlPlane:
             ).mappings()
             return {row["path"]: dict(row) for row in rows}
 
+    def file_digest_page(self, after: str, limit: int) -> list[dict[str, Any]]:
+        """This host's remembered digests with paths after `after`, in path order."""
+        host = socket.gethostname()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(file_digests)
+                .where(file_digests.c.host == host, file_digests.c.path > after)
+                .order_by(file_digests.c.path)
+                .limit(limit)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def forget_file_digests(self, paths: Sequence[str]) -> None:
+        if not paths:
+            return
+        host = socket.gethostname()
+        with self.transaction() as conn:
+            conn.execute(
+                file_digests.delete().where(
+                    file_digests.c.host == host, file_digests.c.path.in_(list(paths))
+                )
+            )
+
     def remember_file_digests(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store (replace) digests of this host's files; each row has every column but host."""
         if not rows:

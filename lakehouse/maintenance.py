@@ -43,6 +43,7 @@ class MaintenanceReport:
     deleted_files: int = 0
     deleted_bytes: int = 0
     compacted: dict[str, list[int]] = field(default_factory=dict)  # table -> [before, after]
+    forgotten_digests: int = 0  # remembered file digests of this host's gone or changed files
     version_id: int | None = None
     seconds: float = 0.0
 

@@ -18,12 +18,14 @@ live in the control plane (`lakehouse_file_digests`); it is a cache: losing it c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from lakehouse.control import ControlPlane
 from lakehouse.ingest.walk import FileEntry, FileStamp
 
 _SAVE_BATCH = 2048
+_PRUNE_PAGE = 1000
 RACY_NS = 2_000_000_000  # a FAT timestamp tick; ext4/xfs/btrfs/APFS ticks are far finer
 
 
@@ -38,6 +40,26 @@ class KnownDigest:
 def rememberable(walked: FileStamp | None, after_read: FileStamp, read_at_ns: int) -> bool:
     """Whether a digest taken by a read that ended at `read_at_ns` may be reused later."""
     return walked == after_read and read_at_ns - after_read.ctime_ns >= RACY_NS
+
+
+def prune(control: ControlPlane) -> int:
+    """Forget this host's digests of files that are gone or changed; return how many."""
+    forgotten, after = 0, ""
+    while page := control.file_digest_page(after, _PRUNE_PAGE):
+        stale = [row["path"] for row in page if not _still_there(row)]
+        control.forget_file_digests(stale)
+        forgotten += len(stale)
+        after = page[-1]["path"]
+    return forgotten
+
+
+def _still_there(row: dict) -> bool:
+    try:
+        info = os.stat(row["path"], follow_symlinks=False)
+    except OSError:
+        return False
+    stamp = FileStamp(row["size"], row["mtime_ns"], row["ctime_ns"], row["inode"], row["device"])
+    return FileStamp.of(info) == stamp
 
 
 class DigestCache:

@@ -107,3 +107,13 @@ def test_quarantined_bytes_are_the_file_bytes(lake: Lakehouse, aged_drop):
     assets = lake.sql("SELECT asset_id, content FROM assets", "ds").to_dicts()
     assert len(assets) == report.counts["added"] == 5
     assert all(hashlib.sha256(a["content"]).hexdigest() == a["asset_id"] for a in assets)
+
+
+def test_maintain_forgets_digests_of_deleted_and_changed_files(lake: Lakehouse, aged_drop):
+    lake.ingest([aged_drop], "ds")
+    (aged_drop / "img_3.jpg").unlink()
+    os.utime(aged_drop / "img_4.jpg")  # a touch moves the ctime
+    assert lake.maintain("ds").forgotten_digests == 2
+    assert lake.maintain("ds").forgotten_digests == 0
+    again = lake.ingest([aged_drop], "ds")
+    assert again.files_hashed == 1  # img_4 only; the other five are still known
