@@ -19,7 +19,9 @@ live in the control plane (`lakehouse_file_digests`); it is a cache: losing it c
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lakehouse.control import ControlPlane
 from lakehouse.ingest.walk import FileEntry, FileStamp
@@ -53,13 +55,16 @@ def prune(control: ControlPlane) -> int:
     return forgotten
 
 
-def _still_there(row: dict) -> bool:
+def _still_there(row: Mapping[str, Any]) -> bool:
     try:
         info = os.stat(row["path"], follow_symlinks=False)
     except OSError:
         return False
-    stamp = FileStamp(row["size"], row["mtime_ns"], row["ctime_ns"], row["inode"], row["device"])
-    return FileStamp.of(info) == stamp
+    return FileStamp.of(info) == _stamp(row)
+
+
+def _stamp(row: Mapping[str, Any]) -> FileStamp:
+    return FileStamp(row["size"], row["mtime_ns"], row["ctime_ns"], row["inode"], row["device"])
 
 
 class DigestCache:
@@ -79,10 +84,7 @@ class DigestCache:
             return {}
         found = {}
         for path, row in self.control.file_digests(list(candidates)).items():
-            stamp = FileStamp(
-                row["size"], row["mtime_ns"], row["ctime_ns"], row["inode"], row["device"]
-            )
-            if stamp == candidates[path]:
+            if _stamp(row) == candidates[path]:
                 found[path] = KnownDigest(row["sha256"], row["format"])
         return found
 
