@@ -7,9 +7,12 @@ to the last checkpoint (discarding a half-written window) and carries on; files 
 checkpointed ledger are not looked at again. Nothing is visible on the target ref until the
 final publish, which is atomic.
 
-A video's window is committed as its frames stream in (assets appends of about
-`commit_bytes`), then its `videos`, `quarantine` and `sources` rows; when the verdict refuses
-the frames, the work branch of `assets` is rewound to where the video started.
+Finished videos are held and committed together (their frames, then their `quarantine`,
+`videos` and `sources` rows) once `commit_bytes` of frames are held, before an image window,
+and at the end: a short clip costs no commit of its own. A video too big to hold is appended
+as it streams and its rows follow at once; when the verdict refuses it, the work branch of
+`assets` is rewound to where it started. Held rows are never checkpointed, so a crash loses
+nothing that the re-run does not redo.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[int], None]
 _WINDOWS_IN_FLIGHT = 2
+_HELD_VIDEOS = 256  # finished videos whose rows wait for one commit, at most
 QUARANTINE_COPY_MAX_BYTES = 256 << 20  # a refused video bigger than this is not copied
 CHANGED_DURING_INGEST = (
     "changed_during_ingest: the file was rewritten between hashing and decoding; ingest again"
@@ -209,6 +213,8 @@ def run_ingest(
         control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
         if on_progress is not None:
             on_progress(len(window.decisions))
+    committer.commit_held()
+    control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
     labels_report = None
     if request.labels is not None:
         labels_report = import_labels(
@@ -459,6 +465,18 @@ def _load_state(
     return state, done_uris, counts, reasons
 
 
+@dataclass
+class _HeldVideos:
+    """Finished videos' kept frames and rows, waiting to be committed together."""
+
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    frame_bytes: int = 0
+    rows: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {QUARANTINE: [], VIDEOS: [], SOURCES: []}
+    )
+    videos: int = 0
+
+
 class _WindowCommitter:
     """Turns a window's decisions and worker results into rows and commits them."""
 
@@ -487,6 +505,7 @@ class _WindowCommitter:
         self.bytes_added = 0
         self.decoded = 0
         self.resolved: dict[str, Decision] = {}
+        self.held = _HeldVideos()
 
     def commit(
         self, window: Window, results: Mapping[int, tuple[Inspected, rows.ContentRef]]
@@ -494,6 +513,7 @@ class _WindowCommitter:
         if window.video_task is not None:
             self._commit_video(window)
             return
+        self.commit_held()
         at = datetime.now(UTC)
         ingest_id = self.run.ingest_id
         assets: list[dict[str, Any]] = []
@@ -524,19 +544,25 @@ class _WindowCommitter:
         }
 
     def _commit_video(self, window: Window) -> None:
-        """Store a video's frames as they stream in; keep them only if the verdict says so."""
+        """Take a video's frames as they stream in; keep them only if the verdict says so.
+
+        A video's frames and rows are held with those of the videos before it and committed
+        together once `commit_bytes` of frames (or `_HELD_VIDEOS` videos) are held, so many
+        short clips do not cost a commit each. A video too big to hold is appended as it
+        streams, after what is held (its own start on the work branch), and rewound off the
+        work branch if refused.
+        """
         (decision,) = window.decisions
         sha = decision.sha256
         assert sha is not None
         at = datetime.now(UTC)
         uri = decision.entry.source_uri
-        start = self.checkpoint[ASSETS]  # the work branch of assets before this video
-        self.batches += 1
+        start: int | None = None  # assets head before this video's first provisional append
         properties = {**self._properties(), "lakehouse.video_id": sha}
         kept: set[str] = set()  # frame ids this video stores (identical frames are one asset)
         kept_bytes = repeated = 0
-        pending: list[dict[str, Any]] = []
-        pending_bytes = 0
+        unsaved: list[dict[str, Any]] = []
+        unsaved_bytes = 0
         verdict: VideoResult | VideoUnreadable | None = None
         for item in self.workers.stream(window.video_task):
             if not isinstance(item, FrameBatch):
@@ -550,18 +576,20 @@ class _WindowCommitter:
                 kept.add(frame.sha256)
                 size = item.sizes[position]
                 content = rows.ContentRef(array, position)
-                pending.append(self._frame_row(frame, content, size, uri, at))
-                pending_bytes += size
+                unsaved.append(self._frame_row(frame, content, size, uri, at))
+                unsaved_bytes += size
                 kept_bytes += size
-            if pending_bytes >= self.commit_bytes:
-                self._append(ASSETS, pending, properties)
-                pending, pending_bytes = [], 0
+            if self.held.frame_bytes + unsaved_bytes >= self.commit_bytes:
+                if start is None:
+                    self.commit_held()
+                    start = self.checkpoint[ASSETS]
+                self._append(ASSETS, unsaved, properties)
+                unsaved, unsaved_bytes = [], 0
         assert verdict is not None, "a video stream ends with its verdict"
         self.decoded += 1
         self.state.in_flight.discard(sha)
         self.resolved[sha] = decision
-        quarantined: list[dict[str, Any]] = []
-        videos: list[dict[str, Any]] = []
+        held = self.held
         if isinstance(verdict, VideoUnreadable):
             self._drop_frames_since(start)
             decision.outcome, decision.detail = SKIPPED, verdict.error
@@ -569,12 +597,15 @@ class _WindowCommitter:
             self._drop_frames_since(start)
             decision.outcome, decision.detail = SKIPPED, CHANGED_DURING_INGEST
         elif verdict.keep_frames or verdict.category is None:  # accepted
-            self._append(ASSETS, pending, properties)
+            held.frames.extend(unsaved)
+            held.frame_bytes += unsaved_bytes
             self.state.run_added |= kept
             self.state.run_videos.add(sha)
             self.frames_stored += len(kept)
             self.bytes_added += kept_bytes
-            videos.append(rows.video_row(verdict, uri, len(kept), self.run.ingest_id, at))
+            held.rows[VIDEOS].append(
+                rows.video_row(verdict, uri, len(kept), self.run.ingest_id, at)
+            )
             detail = f"{video_detail(sha)}; {len(kept)} frames stored"
             if repeated:
                 detail += f", {repeated} identical to frames or images stored before"
@@ -582,21 +613,34 @@ class _WindowCommitter:
                 row = self._video_quarantine(
                     decision, verdict, verdict.category, verdict.reasons, verdict.detail, at
                 )
-                quarantined.append(row)
+                held.rows[QUARANTINE].append(row)
                 detail += "; flagged " + ",".join(verdict.reasons)
             decision.outcome, decision.detail = ADDED, detail
-        else:  # refused: its provisional frames go
+        else:  # refused: its frames go
             self._drop_frames_since(start)
             assert verdict.category is not None
-            quarantined.append(
+            held.rows[QUARANTINE].append(
                 self._video_quarantine(
                     decision, verdict, verdict.category, verdict.reasons, verdict.detail, at
                 )
             )
         self.counts[decision.outcome or SKIPPED] += 1
-        sources = [rows.source_row(decision, self.run.ingest_id, at)]
-        for name, table_rows in ((VIDEOS, videos), (QUARANTINE, quarantined), (SOURCES, sources)):
-            self._append(name, table_rows, properties)
+        held.rows[SOURCES].append(rows.source_row(decision, self.run.ingest_id, at))
+        held.videos += 1
+        full = held.frame_bytes >= self.commit_bytes or held.videos >= _HELD_VIDEOS
+        if start is not None or full:  # a streamed video's rows go with its frames
+            self.commit_held()
+
+    def commit_held(self) -> None:
+        """Commit the held videos' frames, then their quarantine, videos and sources rows."""
+        held, self.held = self.held, _HeldVideos()
+        if not held.videos and not held.frames:
+            return
+        self.batches += 1
+        properties = self._properties()
+        self._append(ASSETS, held.frames, properties)
+        for name in (QUARANTINE, VIDEOS, SOURCES):
+            self._append(name, held.rows[name], properties)
 
     def _known_frame(self, frame: Frame, kept: set[str]) -> bool:
         sha = frame.sha256
@@ -610,9 +654,9 @@ class _WindowCommitter:
             self.frame_provenance,
         )  # fmt: skip
 
-    def _drop_frames_since(self, start: int) -> None:
-        """Rewind the work branch of assets to `start`: a refused video's frames are gone."""
-        if self.checkpoint[ASSETS] != start:
+    def _drop_frames_since(self, start: int | None) -> None:
+        """Rewind the work branch of assets to `start` (None: nothing was appended)."""
+        if start is not None and self.checkpoint[ASSETS] != start:
             _rewind(
                 self.catalog,
                 f"{self.request.dataset}.{ASSETS}",

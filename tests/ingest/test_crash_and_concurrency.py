@@ -269,3 +269,35 @@ def test_racing_branch_writers_and_racing_publishes_in_processes(tmp_path, ray_c
             assert _cli(home, "publish", "ds", name, "-m", "retry").returncode == 0
     ids = lake.sql("SELECT asset_id FROM assets", "ds")["asset_id"].to_list()
     assert len(ids) == len(set(ids)) == 32
+
+
+def test_kill_9_while_short_clips_are_held_then_rerun(tmp_path, ray_cluster):
+    drop = tmp_path / "drop"
+    _make_tree(drop / "a_photos", range(6))  # walked first: their window is committed first
+    (drop / "b_clips").mkdir()
+    for seed in range(8):  # eight distinct clips (the sample photos)
+        write_mkv(drop / f"b_clips/{seed:02d}.mkv", frames=40, size=(160, 120), seed=seed)
+    reference_home = tmp_path / "reference"
+    env = _cli_env(reference_home, commit_mb=64)  # every clip is held, none streamed
+    subprocess.run(_ingest_cmd(drop, "ds"), env=env, check=True, capture_output=True)
+    reference = _state(reference_home, "ds")
+    assert len(reference["assets"]) == 6 + 8 * 40
+
+    home = tmp_path / "crashing"
+    proc = subprocess.Popen(
+        _ingest_cmd(drop, "ds"), env=_cli_env(home, commit_mb=64), start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while _batches(home) < 1 and proc.poll() is None:  # photos checkpointed: clips under way
+        assert time.monotonic() < deadline, "ingest made no progress"
+        time.sleep(0.01)
+    assert proc.poll() is None, "finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    done = subprocess.run(
+        _ingest_cmd(drop, "ds"), env=_cli_env(home, commit_mb=64), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"resumed": true' in done.stdout
+    assert _state(home, "ds") == reference

@@ -249,3 +249,31 @@ def test_quarantined_video_is_released_through_the_video_checks(lake, tmp_path):
     assert stored.rows() == [(stored["frames_stored"][0], 1)] and stored["frames_stored"][0] > 0
     assert lake.sql("SELECT count(*) FROM assets", "ds", "fix").item() == stored.item(0, 0)
     assert lake.sql("SELECT count(*) FROM assets", "ds").item() == 0  # main: only by publish
+
+
+def test_short_clips_are_committed_together_and_a_refused_one_leaves_no_frames(lake, tmp_path):
+    root = tmp_path / "clips"
+    root.mkdir()
+    for seed in range(6):
+        write_mkv(root / f"clip_{seed}.mkv", frames=12, size=(160, 120), seed=seed)
+    write_truncated_mkv(root / "clip_3_cut.mkv")  # refused (truncated), between kept clips
+    report = lake.ingest([root], "ds")
+
+    assert report.counts["added"] == 6 and report.counts["quarantined"] == 1
+    per_video = dict(
+        lake.sql("SELECT video_id, count(*) FROM assets GROUP BY video_id", "ds").rows()
+    )
+    videos = dict(lake.sql("SELECT source_uri, video_id FROM videos", "ds").rows())
+    assert len(videos) == 6 and sorted(per_video) == sorted(videos.values())
+    assert all(n == 12 for n in per_video.values())
+    cut_id = hashlib.sha256((root / "clip_3_cut.mkv").read_bytes()).hexdigest()
+    assert cut_id not in per_video
+    # six clips of ~0.1 MB each: held and committed in one assets snapshot, not one per clip
+    table = lake.catalog.load_table("ds.assets")
+    commits = [
+        s
+        for s in table.metadata.snapshots
+        if s.summary is not None
+        and s.summary.additional_properties.get("lakehouse.ingest_id") == report.ingest_id
+    ]
+    assert len(commits) == 1
