@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyarrow as pa
 
 from lakehouse.ingest.inspect_task import Inspected
+from lakehouse.ingest.packed import pack, unpack
 from lakehouse.ingest.plan import Decision
 from lakehouse.schema import (
     ASSETS,
@@ -166,12 +166,7 @@ def _referenced(values: list[ContentRef]) -> pa.ChunkedArray:
 def _large_binary(values: list[bytes]) -> pa.Array:
     """Image bytes in one copy: `pa.array` grows its buffer by reallocation, copying (and
     faulting in fresh pages for) tens of MB several times per window."""
-    offsets = np.zeros(len(values) + 1, np.int64)
-    np.cumsum([len(v) for v in values], out=offsets[1:])
-    data = pa.py_buffer(b"".join(values))
-    return pa.Array.from_buffers(
-        pa.large_binary(), len(values), [None, pa.py_buffer(offsets), data]
-    )
+    return unpack([len(v) for v in values], pack(values))
 
 
 def frame_row(

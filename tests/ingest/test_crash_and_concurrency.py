@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,28 @@ def _state(home: Path, dataset: str) -> dict:
     }
 
 
+def _kill_when(proc: subprocess.Popen, ready: Callable[[], bool]) -> bool:
+    """Wait until `ready()` or the ingest ends; `kill -9` its process group if still running.
+    Returns whether it was killed."""
+    deadline = time.monotonic() + 120
+    while not ready() and proc.poll() is None:
+        assert time.monotonic() < deadline, "ingest made no progress"
+        time.sleep(0.01)
+    killed = proc.poll() is None
+    if killed:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return killed
+
+
+def _rerun_resumes(drop: Path, home: Path, env: dict[str, str], reference: dict) -> None:
+    """The same command again resumes the killed run and ends in the reference state."""
+    done = subprocess.run(_ingest_cmd(drop, "ds"), env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert '"resumed": true' in done.stdout
+    assert _state(home, "ds") == reference
+
+
 def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, ray_cluster):
     drop = tmp_path / "drop"
     write_messy_drop(drop / "messy")
@@ -101,26 +124,13 @@ def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, r
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
-        while _batches(home) < kill_after_batches and proc.poll() is None:
-            assert time.monotonic() < deadline, "ingest made no progress"
-            time.sleep(0.02)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+        kills += _kill_when(proc, lambda n=kill_after_batches: _batches(home) >= n)
         # nothing of an unfinished ingest is visible on main
         if kills:
             lake = Lakehouse(Settings.embedded(home))
             assert lake.sql("SELECT count(*) FROM sources", "ds").item() == 0
     assert kills >= 1
-
-    done = subprocess.run(
-        _ingest_cmd(drop, "ds"), env=_cli_env(home), capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert '"resumed": true' in done.stdout
-    assert _state(home, "ds") == reference
+    _rerun_resumes(drop, home, _cli_env(home), reference)
 
 
 def test_kill_9_while_a_video_streams_its_frames_then_rerun(tmp_path, ray_cluster):
@@ -139,20 +149,11 @@ def test_kill_9_while_a_video_streams_its_frames_then_rerun(tmp_path, ray_cluste
     home = tmp_path / "crashing"
     proc = subprocess.Popen(_ingest_cmd(drop, "ds"), env=_cli_env(home), start_new_session=True)
     # the photos' window, then frame batches of long.mkv: kill while they are uncheckpointed
-    deadline = time.monotonic() + 120
-    while len(list(home.glob("warehouse/ds/assets/data/*.parquet"))) < 4 and proc.poll() is None:
-        assert time.monotonic() < deadline, "ingest made no progress"
-        time.sleep(0.02)
-    assert proc.poll() is None, "finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-    done = subprocess.run(
-        _ingest_cmd(drop, "ds"), env=_cli_env(home), capture_output=True, text=True
+    parquet = home / "warehouse/ds/assets/data"
+    assert _kill_when(proc, lambda: len(list(parquet.glob("*.parquet"))) >= 4), (
+        "finished before it could be killed"
     )
-    assert done.returncode == 0, done.stderr
-    assert '"resumed": true' in done.stdout
-    assert _state(home, "ds") == reference
+    _rerun_resumes(drop, home, _cli_env(home), reference)
     lake = Lakehouse(Settings.embedded(home))
     frames = lake.sql(
         "SELECT count(*), count(DISTINCT frame_index) FROM assets WHERE kind = 'frame'", "ds"
@@ -287,17 +288,6 @@ def test_kill_9_while_short_clips_are_held_then_rerun(tmp_path, ray_cluster):
     proc = subprocess.Popen(
         _ingest_cmd(drop, "ds"), env=_cli_env(home, commit_mb=64), start_new_session=True
     )
-    deadline = time.monotonic() + 120
-    while _batches(home) < 1 and proc.poll() is None:  # photos checkpointed: clips under way
-        assert time.monotonic() < deadline, "ingest made no progress"
-        time.sleep(0.01)
-    assert proc.poll() is None, "finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-    done = subprocess.run(
-        _ingest_cmd(drop, "ds"), env=_cli_env(home, commit_mb=64), capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert '"resumed": true' in done.stdout
-    assert _state(home, "ds") == reference
+    # photos checkpointed: the clips are under way, held
+    assert _kill_when(proc, lambda: _batches(home) >= 1), "finished before it could be killed"
+    _rerun_resumes(drop, home, _cli_env(home, commit_mb=64), reference)
