@@ -39,9 +39,9 @@ from lakehouse.gate import (
     policy_check,
     validation_check,
 )
-from lakehouse.heap import long_lived_frozen
+from lakehouse.heap import long_lived_frozen, recycled_allocations
 from lakehouse.ingest.digests import prune as prune_digests
-from lakehouse.ingest.inspect_task import inspect_files
+from lakehouse.ingest.inspect_task import inspect_images
 from lakehouse.ingest.labels_step import LabelRequest
 from lakehouse.ingest.run import IngestReport, IngestRequest, run_ingest
 from lakehouse.ingest.video_task import BATCH_BYTES, BATCHES_IN_FLIGHT, extract_video
@@ -144,7 +144,7 @@ class Lakehouse:
                     f"main only takes ingests under its policy {self.policy().name!r}; "
                     f"ingest with {chosen.name!r} into a branch and publish it"
                 )
-            with long_lived_frozen():
+            with long_lived_frozen(), recycled_allocations():
                 report = run_ingest(
                     self.catalog,
                     self.control,
@@ -159,7 +159,7 @@ class Lakehouse:
         return report
 
     def _ingest_workers(self, policy: Policy) -> IngestWorkers:
-        inspect, collect = task_submitter(self.settings.ray, inspect_files, policy.image)
+        inspect, collect = task_submitter(self.settings.ray, inspect_images, policy.image)
         extract, stream = stream_submitter(
             self.settings.ray,
             extract_video,

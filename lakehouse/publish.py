@@ -107,7 +107,6 @@ def fingerprint_properties(
     """The new version's fingerprint: the parent's, plus the rows of data files the heads
     add, minus the rows of files they drop (a compaction does both and nets to zero).
     Covers asset ids and annotation content."""
-    tables = iceberg.load_tables(catalog, dataset)
     state = parent_fingerprint(parent)
     counts = {
         name: int(parent.properties.get(f"{name[:-1]}_count", 0)) for name in (ASSETS, ANNOTATIONS)
@@ -123,9 +122,10 @@ def fingerprint_properties(
         head, base = heads[name], parent.snapshots.get(name)
         if head == base:
             continue
-        gained, lost = file_changes(tables[name], head, base)
+        table = catalog.load_table(f"{dataset}.{name}")
+        gained, lost = file_changes(table, head, base)
         for files, sign in ((gained, 1), (lost, -1)):
-            rows = [r for b in read_columns(tables[name], files, columns) for r in b.to_pylist()]
+            rows = [r for b in read_columns(table, files, columns) for r in b.to_pylist()]
             elements = (element(r) for r in rows)
             state = state.add(elements) if sign > 0 else state.remove(elements)
             counts[name] += sign * len(rows)

@@ -35,19 +35,19 @@ def ensure_ray(settings: RaySettings) -> None:
 
 def task_submitter(
     settings: RaySettings, function: Callable[..., Any], *shared: Any
-) -> tuple[Callable[..., Any], Callable[[list[Any]], list[Any]]]:
+) -> tuple[Callable[..., Any], Callable[[list[Any]], Iterator[Any]]]:
     """(submit, collect) for running `function(*args, *shared)` as Ray tasks, started lazily.
 
     `shared` arguments are put in the object store once, not shipped with every task.
+    `collect` yields the tasks' results in order, each as soon as it is ready.
     """
     submit = _lazy_submit(settings, function, shared, lambda ray: {"num_cpus": 1, "max_retries": 2})
 
-    def collect(handles: list[Any]) -> list[Any]:
-        if not handles:
-            return []
+    def collect(handles: list[Any]) -> Iterator[Any]:
         import ray
 
-        return list(ray.get(handles))
+        for handle in handles:
+            yield ray.get(handle)
 
     return submit, collect
 

@@ -45,8 +45,9 @@ from lakehouse.errors import CommitConflict, IntegrityError, LakehouseError, Usa
 from lakehouse.export import place
 from lakehouse.filters import equal, is_in, starts_with
 from lakehouse.history import file_changes, read_columns
-from lakehouse.ingest.inspect_task import inspect_files
+from lakehouse.ingest.walk import read_file
 from lakehouse.media import is_junk_name, is_video, sniff
+from lakehouse.media.inspect import Inspection, inspect_image
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch
 from lakehouse.schema import QUARANTINE, SOURCES
@@ -596,19 +597,17 @@ def resolved_row(
 
 
 def readmission_refusal(
-    quarantine_id: str, policy: Policy, name: str, inspected: Any
+    quarantine_id: str, policy: Policy, name: str, verdict: Inspection | str
 ) -> ReleaseRefused | None:
     """Why the ingest would not add these bytes (None when it would), from the same
-    inspection an ingest worker runs."""
+    inspection an ingest worker runs (`verdict`), or why the file could not be read."""
     tag = f"{policy.name}@{policy.digest}"
     if is_junk_name(name):
         return ReleaseRefused(quarantine_id, tag, ["junk_file"], f"{name} is skipped by ingest")
-    if inspected.error:
-        return ReleaseRefused(quarantine_id, tag, ["unreadable"], inspected.error)
-    verdict = inspected.inspection
-    if verdict is None or verdict.category is not None:
-        reasons = list(verdict.reasons) if verdict else ["unreadable"]
-        return ReleaseRefused(quarantine_id, tag, reasons, verdict.detail if verdict else "")
+    if isinstance(verdict, str):
+        return ReleaseRefused(quarantine_id, tag, ["unreadable"], verdict)
+    if verdict.category is not None:
+        return ReleaseRefused(quarantine_id, tag, list(verdict.reasons), verdict.detail)
     return None
 
 
@@ -753,11 +752,19 @@ def _readmit(
     chosen = lake.policy(policy)
     with path.open("rb") as f:
         video = is_video(sniff(f.read(64)), path.name)
+    asset_id = None  # a video is not an asset
     if video:
         refusal = video_readmission_refusal(qid, chosen, path)
     else:
-        inspected = inspect_files([(0, str(path))], chosen.image).results[0]
-        refusal = readmission_refusal(qid, chosen, path.name, inspected)
+        verdict: Inspection | str
+        try:
+            data = read_file(str(path))
+        except OSError as exc:
+            verdict = f"unreadable: {exc.strerror or exc}"
+        else:
+            verdict = inspect_image(data, path.name, chosen.image)
+            asset_id = hashlib.sha256(data).hexdigest()
+        refusal = readmission_refusal(qid, chosen, path.name, verdict)
     if refusal is not None:
         raise refusal
     report = lake.ingest(
@@ -782,7 +789,6 @@ def _readmit(
             + ", ".join(f"{o} x{n}" for o, n in report.counts.items() if n),
             landed=report.version_id,
         )
-    asset_id = None if video else inspected.sha256  # a video is not an asset
     version = set_status(
         lake.catalog,
         lake.control,

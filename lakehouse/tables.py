@@ -128,19 +128,37 @@ def append(
     def attempt() -> int:
         table = catalog.load_table(identifier)
         with table.transaction() as tx:
-            changed = {
-                k: v for k, v in (table_properties or {}).items() if table.properties.get(k) != v
-            }
-            if changed:
-                tx.set_properties(changed)
-            if branch not in table.metadata.refs:
-                _fork(tx, branch, fork_from)
+            _prepare(tx, table, branch, fork_from, table_properties)
             tx.append(
                 data.cast(table.schema().as_arrow()),
                 snapshot_properties=dict(properties),
                 branch=branch,
             )
         return table.metadata.refs[branch].snapshot_id  # the commit refreshed `table`
+
+    return with_retry(attempt)
+
+
+def append_files(
+    catalog: Catalog,
+    identifier: str,
+    files: list[DataFile],
+    branch: str,
+    properties: Mapping[str, str],
+    fork_from: int | None = None,
+    table_properties: Mapping[str, str] | None = None,
+) -> int:
+    """`append` of data files written already (`lakehouse.datafiles`): a metadata-only commit."""
+
+    def attempt() -> int:
+        table = catalog.load_table(identifier)
+        with table.transaction() as tx:
+            _prepare(tx, table, branch, fork_from, table_properties)
+            producer = tx.update_snapshot(snapshot_properties=dict(properties), branch=branch)
+            with producer.fast_append() as update:
+                for data_file in files:
+                    update.append_data_file(data_file)
+        return table.metadata.refs[branch].snapshot_id
 
     return with_retry(attempt)
 
@@ -240,6 +258,21 @@ def remove_branch(catalog: Catalog, identifier: str, branch: str) -> None:
 def drop_branch_everywhere(catalog: Catalog, dataset: str, branch: str) -> None:
     for name in TABLES:
         remove_branch(catalog, f"{dataset}.{name}", branch)
+
+
+def _prepare(
+    tx: Transaction,
+    table: Table,
+    branch: str,
+    fork_from: int | None,
+    table_properties: Mapping[str, str] | None,
+) -> None:
+    """Set the `table_properties` that differ, and create `branch` at `fork_from` if absent."""
+    changed = {k: v for k, v in (table_properties or {}).items() if table.properties.get(k) != v}
+    if changed:
+        tx.set_properties(changed)
+    if branch not in table.metadata.refs:
+        _fork(tx, branch, fork_from)
 
 
 def _fork(tx: Transaction, branch: str, fork_from: int | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -157,7 +157,7 @@ def run_validate(
     policy: Policy,
     actor: str,
     submit: Callable[..., Any],
-    collect: Callable[[list[Any]], list[Any]],
+    collect: Callable[[list[Any]], Iterable[Any]],
     incremental: bool = True,
     audit_runner: Callable[[Version], dict[str, dict[str, Any]]] | None = None,
 ) -> ValidateReport:

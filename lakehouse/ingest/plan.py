@@ -1,11 +1,13 @@
 """Ingest planning: decide each file's outcome from its bytes' hash before any decoding.
 
-The driver hashes files (cheap: sha256 runs at GB/s) and sorts them into outcomes; only the
-first copy of bytes never seen before goes to a worker to be decoded. A file unchanged since
-it was last hashed (same stat stamp, `lakehouse.ingest.digests`) is not even read again, so a
-re-ingest of an unchanged tree costs a `stat` per file, and never a decode. Videos are hashed
-as a stream (never read whole) and each new one gets a window of its own: its frames are
-committed in batches while it is being decoded.
+The driver reads and hashes files (cheap: sha256 runs at GB/s) and sorts them into outcomes;
+only the first copy of image bytes never seen before goes to a worker to be decoded, and it
+goes as the bytes the driver read and hashed (`inspect_task.ImageBatch`), so what is judged
+and stored is exactly what was hashed. A file unchanged since it was last hashed (same stat
+stamp, `lakehouse.ingest.digests`) is not even read again, so a re-ingest of an unchanged
+tree costs a `stat` per file, and never a decode. Videos are hashed as a stream (never read
+whole) and each new one gets a window of its own: its frames are committed in batches while
+it is being decoded.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from enum import Enum
 from typing import Any
 
 from lakehouse.ingest.digests import DigestCache, KnownDigest, rememberable
+from lakehouse.ingest.inspect_task import ImageBatch
 from lakehouse.ingest.known import DigestSet
-from lakehouse.ingest.walk import FileEntry, FileStamp, open_regular
+from lakehouse.ingest.walk import FileEntry, FileStamp, open_regular, read_to_end
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.media import (
     IMAGE_FORMATS,
@@ -37,10 +40,12 @@ QUARANTINED, SKIPPED = "quarantined", "skipped"
 OUTCOMES = (ADDED, DUPLICATE, ALREADY_PRESENT, QUARANTINED, SKIPPED)
 
 WINDOW_MAX_FILES = 4096
-Submit = Callable[[list[tuple[int, str]]], Any]  # starts inspecting (index, path) items
+Submit = Callable[[ImageBatch], Any]  # starts inspecting a batch of images
 _HASH_THREADS = 4
 _HASH_CHUNK = 1 << 20
-_PROBE_CHUNK = 256  # files probed (and looked up in the digest cache) together
+_WHOLE_READ_MAX = 16 << 20  # smaller files are read in one call; larger ones in chunks
+_PROBE_FILES = 256  # files probed (and looked up in the digest cache) together, at most
+_PROBE_BYTES = 64 << 20  # and at most this many bytes of them, read and held at once
 _thread_buffers = threading.local()
 
 
@@ -62,30 +67,46 @@ class Decision:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class InspectTask:
+    """Images of a window on their way through a worker."""
+
+    handle: Any  # what `Submit` returned
+    batch: ImageBatch  # their bytes, kept for the Parquet write
+    indices: list[int]  # their decisions' positions in the window
+
+
 @dataclass
 class Window:
     """A crash-safe unit: its rows are committed together, then checkpointed."""
 
     decisions: list[Decision] = field(default_factory=list)
     inspect_bytes: int = 0
-    tasks: list[Any] = field(default_factory=list)  # handles of the submitted inspections
+    tasks: list[InspectTask] = field(default_factory=list)
     video_task: Any = None  # a video's window holds that one decision and its extraction
-    _pending: list[tuple[int, str]] = field(default_factory=list)
+    _pending: list[tuple[int, bytes, str]] = field(default_factory=list)
 
-    def add(self, decision: Decision, submit: Submit, files_per_task: int) -> None:
-        """Record a decision; inspections go to workers as soon as a task's worth is ready,
-        so workers decode while the driver is still hashing the rest of the window."""
+    def add(
+        self, decision: Decision, data: bytes | None, submit: Submit, files_per_task: int
+    ) -> None:
+        """Record a decision (`data`: the file's bytes, for an inspection); inspections go
+        to workers as soon as a task's worth is ready, so workers decode while the driver is
+        still hashing the rest of the window."""
         self.decisions.append(decision)
         if decision.action is Action.INSPECT:
-            self.inspect_bytes += decision.entry.size or 0
-            self._pending.append((len(self.decisions) - 1, decision.entry.path))
+            assert data is not None, "an image to inspect comes with its bytes"
+            self.inspect_bytes += len(data)
+            name = os.path.basename(decision.entry.rel_path)
+            self._pending.append((len(self.decisions) - 1, data, name))
             if len(self._pending) >= files_per_task:
                 self.flush(submit)
 
     def flush(self, submit: Submit) -> None:
         if self._pending:
-            self.tasks.append(submit(self._pending))
+            batch = ImageBatch.of([(data, name) for _, data, name in self._pending])
+            indices = [index for index, _, _ in self._pending]
             self._pending = []
+            self.tasks.append(InspectTask(submit(batch), batch, indices))
 
 
 @dataclass
@@ -114,7 +135,7 @@ def plan_windows(
     and submitting the inspections as they accumulate; a new video is a window of its own."""
     window = Window()
     with ThreadPoolExecutor(_HASH_THREADS) as pool:
-        for chunk in _chunks(entries, _PROBE_CHUNK):
+        for chunk in _chunks(entries, workers.files_per_task, _PROBE_FILES, _PROBE_BYTES):
             for entry, probe in zip(chunk, _probes(chunk, pool, state, digests), strict=True):
                 decision = _decide(entry, probe, state)
                 if decision.action is Action.EXTRACT:
@@ -124,7 +145,7 @@ def plan_windows(
                         window = Window()
                     yield Window([decision], video_task=workers.extract(entry.path))
                     continue
-                window.add(decision, workers.inspect, workers.files_per_task)
+                window.add(decision, probe.data, workers.inspect, workers.files_per_task)
                 if (
                     window.inspect_bytes >= window_bytes
                     or len(window.decisions) >= WINDOW_MAX_FILES
@@ -146,6 +167,7 @@ class _Probe:
     video: bool = False
     stamp: FileStamp | None = None  # stat of the open file once read (hashed probes only)
     read_at_ns: int = 0
+    data: bytes | None = None  # the bytes hashed, unless a video (hashed probes only)
 
 
 def _probes(
@@ -175,24 +197,41 @@ def _probe(entry: FileEntry) -> _Probe:
     name = os.path.basename(entry.rel_path)
     if entry.problem or is_junk_name(name):
         return _Probe()
-    buffer = getattr(_thread_buffers, "buffer", None)
-    if buffer is None:  # reused: a fresh bytes object per file costs more than its hash here
-        buffer = _thread_buffers.buffer = memoryview(bytearray(_HASH_CHUNK))
     try:
-        with open_regular(entry.path) as handle:
-            size = handle.readinto(buffer)
-            head = bytes(buffer[: min(size, 64)])
-            digest = hashlib.sha256(buffer[:size])
-            while size == len(buffer):  # videos may be gigabytes: never read whole
-                size = handle.readinto(buffer)
-                digest.update(buffer[:size])
-            after = FileStamp.of(os.fstat(handle.fileno()))
+        with open_regular(entry.path) as fd:
+            if (entry.size or 0) < _WHOLE_READ_MAX:
+                data: bytes | None = read_to_end(fd, entry.size or 0)
+                assert data is not None
+                fmt = sniff(data[:64])
+                video = is_video(fmt, name)
+                digest = hashlib.sha256(data).hexdigest()
+            else:
+                data, fmt, video, digest = _read_large(fd, name)
+            after = FileStamp.of(os.fstat(fd))
             read_at_ns = time.time_ns()
     except OSError as exc:
         return _Probe(error=f"unreadable: {exc.strerror or exc}")
-    fmt = sniff(head)
+    return _Probe(
+        digest, fmt, video=video, stamp=after, read_at_ns=read_at_ns, data=None if video else data
+    )
+
+
+def _read_large(fd: int, name: str) -> tuple[bytes | None, str | None, bool, str]:
+    """Hash a large file chunk by chunk: a video is never held whole, anything else is."""
+    buffer = getattr(_thread_buffers, "buffer", None)
+    if buffer is None:  # reused: a video may be gigabytes
+        buffer = _thread_buffers.buffer = memoryview(bytearray(_HASH_CHUNK))
+    size = os.readv(fd, [buffer])
+    fmt = sniff(bytes(buffer[: min(size, 64)]))
     video = is_video(fmt, name)
-    return _Probe(digest.hexdigest(), fmt, video=video, stamp=after, read_at_ns=read_at_ns)
+    digest = hashlib.sha256(buffer[:size])
+    kept = None if video else [bytes(buffer[:size])]
+    while size:
+        size = os.readv(fd, [buffer])
+        digest.update(buffer[:size])
+        if kept is not None:
+            kept.append(bytes(buffer[:size]))
+    return (None if kept is None else b"".join(kept)), fmt, video, digest.hexdigest()
 
 
 def _decide(entry: FileEntry, probe: _Probe, state: RunState) -> Decision:
@@ -244,12 +283,19 @@ def quarantine_id(content_sha256: str, policy_digest: str) -> str:
     return hashlib.sha256(f"{content_sha256}:{policy_digest}".encode()).hexdigest()[:32]
 
 
-def _chunks(items: Iterable[FileEntry], size: int) -> Iterator[list[FileEntry]]:
+def _chunks(
+    items: Iterable[FileEntry], first: int, files: int, size: int
+) -> Iterator[list[FileEntry]]:
+    """Runs of `first` entries, then twice as many each time up to `files` (the first
+    inspection goes out early: workers idle until it does), each closed early once it holds
+    `size` bytes."""
     chunk: list[FileEntry] = []
+    chunk_bytes, limit = 0, min(first, files)
     for item in items:
         chunk.append(item)
-        if len(chunk) == size:
+        chunk_bytes += item.size or 0
+        if len(chunk) == limit or chunk_bytes >= size:
             yield chunk
-            chunk = []
+            chunk, chunk_bytes, limit = [], 0, min(limit * 2, files)
     if chunk:
         yield chunk

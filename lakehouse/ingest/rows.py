@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lakehouse.ingest.inspect_task import Inspected
 from lakehouse.ingest.packed import pack, unpack
 from lakehouse.ingest.plan import Decision
+from lakehouse.media.inspect import Inspection
 from lakehouse.schema import (
     ASSETS,
     ASSETS_SCHEMA,
@@ -52,16 +52,17 @@ class ContentRef:
 
 def asset_row(
     decision: Decision,
-    result: Inspected,
+    inspection: Inspection,
     content: ContentRef,
+    size: int,
     ingest_id: str,
     at: datetime,
     attrs: Mapping[str, str],
 ) -> dict[str, Any]:
-    inspection, header = result.inspection, result.inspection.header if result.inspection else None
-    assert inspection is not None and header is not None
+    header = inspection.header
+    assert header is not None and decision.sha256 is not None
     return {
-        "asset_id": result.sha256,
+        "asset_id": decision.sha256,
         "content": content,
         "media_type": inspection.media_type,
         "kind": "image",
@@ -69,7 +70,7 @@ def asset_row(
         "height": header.height,
         "channels": header.channels,
         "bit_depth": header.bit_depth,
-        "byte_size": result.size,
+        "byte_size": size,
         "phash": inspection.phash,
         "video_id": None,
         "frame_index": None,

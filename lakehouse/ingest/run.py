@@ -23,7 +23,7 @@ import json
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,11 +36,11 @@ from pyiceberg.catalog import Catalog
 import lakehouse
 from lakehouse import tables as iceberg
 from lakehouse.control import ControlPlane, Endpoint, IngestRun, Version, current_actor
+from lakehouse.datafiles import DataFileWriter
 from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.filters import equal
 from lakehouse.ingest import rows
 from lakehouse.ingest.digests import DigestCache
-from lakehouse.ingest.inspect_task import Inspected, InspectedBatch
 from lakehouse.ingest.known import DigestSet
 from lakehouse.ingest.labels_step import LabelRequest, import_labels, preflight
 from lakehouse.ingest.plan import (
@@ -51,6 +51,7 @@ from lakehouse.ingest.plan import (
     SKIPPED,
     Action,
     Decision,
+    InspectTask,
     RunState,
     Window,
     plan_windows,
@@ -62,9 +63,17 @@ from lakehouse.ingest.walk import read_file, resolve_roots, walk
 from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.lineage import record_version
 from lakehouse.media import MEDIA_TYPES
+from lakehouse.media.inspect import Inspection
 from lakehouse.policy import Policy
 from lakehouse.publish import publish_work_branch, sync_iceberg_ref
-from lakehouse.schema import ASSETS, QUARANTINE, SOURCES, VIDEOS, row_group_rows
+from lakehouse.schema import (
+    ASSETS,
+    QUARANTINE,
+    ROW_GROUP_TARGET_BYTES,
+    SOURCES,
+    VIDEOS,
+    row_group_rows,
+)
 
 if TYPE_CHECKING:
     from lakehouse.video import Frame, VideoResult
@@ -209,10 +218,13 @@ def run_ingest(
         workers,
         DigestCache(control, trusted=not request.rehash),
     )
-    for window in _inspected_windows(windows, workers.collect, committer):
-        control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
-        if on_progress is not None:
-            on_progress(len(window.decisions))
+    try:
+        for window in _inspected_windows(windows, workers.collect, committer):
+            control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
+            if on_progress is not None:
+                on_progress(len(window.decisions))
+    finally:
+        committer.discard_unfinished()
     committer.commit_held()
     control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
     labels_report = None
@@ -283,10 +295,12 @@ def run_ingest(
 
 def _inspected_windows(
     windows: Iterator[Window],
-    collect: Callable[[list[Any]], list[InspectedBatch]],
+    collect: Callable[[list[Any]], Iterable[list[Inspection]]],
     committer: _WindowCommitter,
 ) -> Iterator[Window]:
-    """Commit windows in order while the next ones are already being inspected."""
+    """Commit windows in order while the next ones are already being inspected; each task's
+    results are taken as they come, so a window's data file is written by the time its last
+    result arrives."""
     in_flight: deque[Window] = deque()
     exhausted = False
     while True:
@@ -299,18 +313,18 @@ def _inspected_windows(
         if not in_flight:
             return
         window = in_flight.popleft()
-        committer.commit(window, _located(collect(window.tasks)))
+        last_window = exhausted and not in_flight
+        tasks, window.tasks = deque(window.tasks), []  # a taken task's bytes go with the writer
+        verdicts = iter(collect([task.handle for task in tasks]))
+        while tasks:
+            task = tasks.popleft()
+            if last_window and not tasks:
+                # the run's last row group holds only its last task's images: little is left
+                # to write once the workers are done
+                committer.flush()
+            committer.take(window, task, next(verdicts))
+        committer.commit(window)
         yield window
-
-
-def _located(batches: list[InspectedBatch]) -> dict[int, tuple[Inspected, rows.ContentRef]]:
-    """Each inspected file's result and bytes, by its index in the window."""
-    located = {}
-    for batch in batches:
-        array = batch.content_array()
-        for position, result in enumerate(batch.results):
-            located[result.index] = (result, rows.ContentRef(array, position))
-    return located
 
 
 def _all_outcomes(counts: Mapping[str, int]) -> dict[str, int]:
@@ -477,6 +491,16 @@ class _HeldVideos:
     videos: int = 0
 
 
+@dataclass
+class _Taking:
+    """The image window whose tasks' results are being taken, before its commit."""
+
+    window: Window
+    at: datetime
+    assets: DataFileWriter | None = None  # its accepted images, on their way to a data file
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+
+
 class _WindowCommitter:
     """Turns a window's decisions and worker results into rows and commits them."""
 
@@ -506,32 +530,75 @@ class _WindowCommitter:
         self.decoded = 0
         self.resolved: dict[str, Decision] = {}
         self.held = _HeldVideos()
+        self.taking: _Taking | None = None
 
-    def commit(
-        self, window: Window, results: Mapping[int, tuple[Inspected, rows.ContentRef]]
-    ) -> None:
+    def take(self, window: Window, task: InspectTask, verdicts: list[Inspection]) -> None:
+        """Record the verdicts of one finished inspection task; accepted images go on their
+        way into the window's data file at once (an image's verdict needs no other file's)."""
+        taking = self._taking(window)
+        array = task.batch.content_array()
+        accepted: list[dict[str, Any]] = []
+        for position, (index, verdict) in enumerate(zip(task.indices, verdicts, strict=True)):
+            decision = window.decisions[index]
+            content = rows.ContentRef(array, position)
+            size = task.batch.sizes[position]
+            row = self._inspected(decision, verdict, content, size, taking.at)
+            (accepted if decision.outcome == ADDED else taking.quarantined).append(row)
+        if accepted:
+            if taking.assets is None:
+                table = self.catalog.load_table(f"{self.request.dataset}.{ASSETS}")
+                taking.assets = DataFileWriter(table, ROW_GROUP_TARGET_BYTES)
+            taking.assets.write(rows.to_table(accepted, rows.ARROW[ASSETS]))
+
+    def flush(self) -> None:
+        """Start writing the taken images now, however few (a row group of their own)."""
+        if self.taking is not None and self.taking.assets is not None:
+            self.taking.assets.flush()
+
+    def commit(self, window: Window) -> None:
+        """Commit a window whose every task was taken: its data file, quarantine and ledger."""
         if window.video_task is not None:
             self._commit_video(window)
             return
-        self.commit_held()
-        at = datetime.now(UTC)
-        ingest_id = self.run.ingest_id
-        assets: list[dict[str, Any]] = []
-        quarantined: list[dict[str, Any]] = []
-        sources: list[dict[str, Any]] = []
-        for index, decision in enumerate(window.decisions):
-            if decision.action is Action.INSPECT:
-                row = self._inspected(decision, *results[index], at)
-                if row is not None:
-                    (assets if decision.outcome == ADDED else quarantined).append(row)
-            elif decision.action is Action.FOLLOW:
+        taking = self._taking(window)
+        try:
+            self.commit_held()
+            assets = taking.assets.finish() if taking.assets is not None else None
+        finally:
+            self.discard_unfinished()
+        sources = []
+        for decision in window.decisions:
+            if decision.action is Action.FOLLOW:
                 self._follow(decision)
-            sources.append(rows.source_row(decision, ingest_id, at))
+            sources.append(rows.source_row(decision, self.run.ingest_id, taking.at))
             self.counts[decision.outcome or SKIPPED] += 1
         self.batches += 1
         properties = self._properties()
-        for name, table_rows in ((ASSETS, assets), (QUARANTINE, quarantined), (SOURCES, sources)):
-            self._append(name, table_rows, properties)
+        if assets is not None:
+            mean_bytes = assets.file_size_in_bytes / assets.record_count
+            self.checkpoint[ASSETS] = iceberg.append_files(
+                self.catalog,
+                f"{self.request.dataset}.{ASSETS}",
+                [assets],
+                self.run.work_branch,
+                properties,
+                fork_from=self.fork.snapshots[ASSETS],
+                table_properties=_row_group_property(mean_bytes),
+            )
+        self._append(QUARANTINE, taking.quarantined, properties)
+        self._append(SOURCES, sources, properties)
+
+    def discard_unfinished(self) -> None:
+        """Drop the window being taken; delete its data file unless finished (committed next)."""
+        taking, self.taking = self.taking, None
+        if taking is not None and taking.assets is not None:
+            taking.assets.discard()
+
+    def _taking(self, window: Window) -> _Taking:
+        if self.taking is None or self.taking.window is not window:
+            assert self.taking is None, "a window is committed before the next one is taken"
+            self.taking = _Taking(window, datetime.now(UTC))
+        return self.taking
 
     def _properties(self) -> dict[str, str]:
         return {
@@ -690,29 +757,28 @@ class _WindowCommitter:
         return row
 
     def _inspected(
-        self, decision: Decision, result: Inspected, content: rows.ContentRef, at: datetime
-    ) -> dict | None:
+        self,
+        decision: Decision,
+        inspection: Inspection,
+        content: rows.ContentRef,
+        size: int,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """Record a worker's verdict on an image; its `assets` or `quarantine` row."""
         sha = decision.sha256
         assert sha is not None
         self.decoded += 1
         self.state.in_flight.discard(sha)
         self.resolved[sha] = decision
-        inspection = result.inspection
-        if result.error or inspection is None:
-            decision.outcome, decision.detail = SKIPPED, result.error or "unreadable"
-            return None
-        if result.sha256 != sha:  # rewritten meanwhile: not bad bytes, so no quarantine
-            decision.outcome, decision.detail = SKIPPED, CHANGED_DURING_INGEST
-            return None
         if inspection.category is None:
             decision.outcome, decision.asset_id = ADDED, sha
             self.state.run_added.add(sha)
-            self.bytes_added += result.size
+            self.bytes_added += size
             return rows.asset_row(
-                decision, result, content, self.run.ingest_id, at, self.request.attrs
+                decision, inspection, content, size, self.run.ingest_id, at, self.request.attrs
             )
         return self._quarantine(
-            decision, sha, content.to_bytes(), result.size, inspection.media_type, at,
+            decision, sha, content.to_bytes(), size, inspection.media_type, at,
             inspection.category, inspection.reasons, inspection.detail,
         )  # fmt: skip
 
@@ -773,5 +839,8 @@ def _row_group_properties(name: str, data: pa.Table) -> dict[str, str]:
     if name not in (ASSETS, QUARANTINE) or not data.num_rows:
         return {}
     mean = (pc.sum(pc.binary_length(data.column("content"))).as_py() or 0) / data.num_rows
-    rows_now = row_group_rows(mean)
-    return {"write.parquet.row-group-limit": str(rows_now)}
+    return _row_group_property(mean)
+
+
+def _row_group_property(mean_asset_bytes: float) -> dict[str, str]:
+    return {"write.parquet.row-group-limit": str(row_group_rows(mean_asset_bytes))}
