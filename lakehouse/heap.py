@@ -20,26 +20,31 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_depth = 0
+_lock = threading.Lock()  # operations run in threads too: the nesting counts must not race
+_frozen = 0
 
 
 @contextmanager
 def long_lived_frozen() -> Iterator[None]:
-    """Freeze the current heap for the duration of the block (reentrant)."""
-    global _depth
-    if _depth == 0:
-        gc.freeze()
-    _depth += 1
+    """Freeze the current heap for the duration of the block (reentrant, thread-safe)."""
+    global _frozen
+    with _lock:
+        if _frozen == 0:
+            gc.freeze()
+        _frozen += 1
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0:
-            gc.unfreeze()
+        with _lock:
+            _frozen -= 1
+            if _frozen == 0:
+                gc.unfreeze()
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
@@ -51,26 +56,30 @@ _recycling = 0
 
 @contextmanager
 def recycled_allocations() -> Iterator[None]:
-    """Keep freed memory for reuse for the duration of the block (reentrant; glibc only)."""
+    """Keep freed memory for reuse for the duration of the block (reentrant, thread-safe;
+    glibc only)."""
     global _recycling
     libc = _glibc()
     if libc is None:
         yield
         return
-    if _recycling == 0:
-        libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_UP_TO)
-        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED)
-    _recycling += 1
+    with _lock:
+        if _recycling == 0:
+            libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_UP_TO)
+            libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED)
+        _recycling += 1
     try:
         yield
     finally:
-        _recycling -= 1
-        if _recycling == 0:
-            libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
-            libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
-            libc.malloc_trim(0)
+        with _lock:
+            _recycling -= 1
+            if _recycling == 0:
+                libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+                libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_DEFAULT_THRESHOLD)
+                libc.malloc_trim(0)
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     if name is None:

@@ -40,7 +40,8 @@ QUARANTINED, SKIPPED = "quarantined", "skipped"
 OUTCOMES = (ADDED, DUPLICATE, ALREADY_PRESENT, QUARANTINED, SKIPPED)
 
 WINDOW_MAX_FILES = 4096
-Submit = Callable[[ImageBatch], Any]  # starts inspecting a batch of images
+# starts inspecting a window's images (their bytes, and their decisions' positions in it)
+Submit = Callable[["Window", ImageBatch, list[int]], None]
 _HASH_THREADS = 4
 _HASH_CHUNK = 1 << 20
 _WHOLE_READ_MAX = 16 << 20  # smaller files are read in one call; larger ones in chunks
@@ -67,22 +68,12 @@ class Decision:
     detail: str | None = None
 
 
-@dataclass(frozen=True)
-class InspectTask:
-    """Images of a window on their way through a worker."""
-
-    handle: Any  # what `Submit` returned
-    batch: ImageBatch  # their bytes, kept for the Parquet write
-    indices: list[int]  # their decisions' positions in the window
-
-
 @dataclass
 class Window:
     """A crash-safe unit: its rows are committed together, then checkpointed."""
 
     decisions: list[Decision] = field(default_factory=list)
     inspect_bytes: int = 0
-    tasks: list[InspectTask] = field(default_factory=list)
     video_task: Any = None  # a video's window holds that one decision and its extraction
     _pending: list[tuple[int, bytes, str]] = field(default_factory=list)
 
@@ -106,7 +97,7 @@ class Window:
             batch = ImageBatch.of([(data, name) for _, data, name in self._pending])
             indices = [index for index, _, _ in self._pending]
             self._pending = []
-            self.tasks.append(InspectTask(submit(batch), batch, indices))
+            submit(self, batch, indices)
 
 
 @dataclass
@@ -130,6 +121,7 @@ def plan_windows(
     window_bytes: int,
     workers: IngestWorkers,
     digests: DigestCache,
+    submit: Submit,
 ) -> Iterator[Window]:
     """Group entries into windows of at most `window_bytes` of new image bytes, deciding each
     and submitting the inspections as they accumulate; a new video is a window of its own."""
@@ -138,24 +130,30 @@ def plan_windows(
         for chunk in _chunks(entries, workers.files_per_task, _PROBE_FILES, _PROBE_BYTES):
             for entry, probe in zip(chunk, _probes(chunk, pool, state, digests), strict=True):
                 decision = _decide(entry, probe, state)
+                if decision.action is Action.INSPECT and probe.data is None:
+                    # known by its stamp but never stored: its worker needs the bytes after all
+                    state.in_flight.discard(decision.sha256 or "")
+                    probe = _probe(entry)
+                    state.files_hashed += probe.sha256 is not None
+                    decision = _decide(entry, probe, state)
                 if decision.action is Action.EXTRACT:
                     if window.decisions:
-                        window.flush(workers.inspect)
+                        window.flush(submit)
                         yield window
                         window = Window()
                     yield Window([decision], video_task=workers.extract(entry.path))
                     continue
-                window.add(decision, probe.data, workers.inspect, workers.files_per_task)
+                window.add(decision, probe.data, submit, workers.files_per_task)
                 if (
                     window.inspect_bytes >= window_bytes
                     or len(window.decisions) >= WINDOW_MAX_FILES
                 ):
-                    window.flush(workers.inspect)
+                    window.flush(submit)
                     yield window
                     window = Window()
     digests.save()
     if window.decisions:
-        window.flush(workers.inspect)
+        window.flush(submit)
         yield window
 
 

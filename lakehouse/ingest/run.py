@@ -8,8 +8,9 @@ checkpointed ledger are not looked at again. Nothing is visible on the target re
 final publish, which is atomic.
 
 Finished videos are held and committed together (their frames, then their `quarantine`,
-`videos` and `sources` rows) once `commit_bytes` of frames are held, before an image window,
-and at the end: a short clip costs no commit of its own. A video too big to hold is appended
+`videos` and `sources` rows) once `_VIDEO_FRAME_BYTES` of frames (or `commit_bytes`, if
+smaller) are held, before an image window, and at the end: a short clip costs no commit of
+its own. A video too big to hold is appended
 as it streams and its rows follow at once; when the verdict refuses it, the work branch of
 `assets` is rewound to where it started. Held rows are never checkpointed, so a crash loses
 nothing that the re-run does not redo.
@@ -23,7 +24,7 @@ import json
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from lakehouse.errors import RefNotFound, UsageError
 from lakehouse.filters import equal
 from lakehouse.ingest import rows
 from lakehouse.ingest.digests import DigestCache
+from lakehouse.ingest.inspect_task import ImageBatch
 from lakehouse.ingest.known import DigestSet
 from lakehouse.ingest.labels_step import LabelRequest, import_labels, preflight
 from lakehouse.ingest.plan import (
@@ -51,7 +53,6 @@ from lakehouse.ingest.plan import (
     SKIPPED,
     Action,
     Decision,
-    InspectTask,
     RunState,
     Window,
     plan_windows,
@@ -79,8 +80,10 @@ if TYPE_CHECKING:
     from lakehouse.video import Frame, VideoResult
 
 ProgressCallback = Callable[[int], None]
-_WINDOWS_IN_FLIGHT = 2
+_WINDOWS_IN_FLIGHT = 2  # the next window is planned while one is committed
+_IMAGE_BYTES_IN_FLIGHT = 64 << 20  # images sent to workers and not yet taken, at most
 _HELD_VIDEOS = 256  # finished videos whose rows wait for one commit, at most
+_VIDEO_FRAME_BYTES = 64 << 20  # frames held (or streamed) per commit, at most
 QUARANTINE_COPY_MAX_BYTES = 256 << 20  # a refused video bigger than this is not copied
 CHANGED_DURING_INGEST = (
     "changed_during_ingest: the file was rewritten between hashing and decoding; ingest again"
@@ -211,15 +214,17 @@ def run_ingest(
         commit_bytes,
         rows.frame_provenance(policy.video),
     )
+    inspections = _Inspections(workers, committer, _IMAGE_BYTES_IN_FLIGHT)
     windows = plan_windows(
         (e for e in walk(roots) if e.source_uri not in done_uris),
         state,
         commit_bytes,
         workers,
         DigestCache(control, trusted=not request.rehash),
+        inspections.submit,
     )
     try:
-        for window in _inspected_windows(windows, workers.collect, committer):
+        for window in _inspected_windows(windows, inspections, committer):
             control.checkpoint_ingest(run.ingest_id, committer.checkpoint, committer.batches)
             if on_progress is not None:
                 on_progress(len(window.decisions))
@@ -294,13 +299,9 @@ def run_ingest(
 
 
 def _inspected_windows(
-    windows: Iterator[Window],
-    collect: Callable[[list[Any]], Iterable[list[Inspection]]],
-    committer: _WindowCommitter,
+    windows: Iterator[Window], inspections: _Inspections, committer: _WindowCommitter
 ) -> Iterator[Window]:
-    """Commit windows in order while the next ones are already being inspected; each task's
-    results are taken as they come, so a window's data file is written by the time its last
-    result arrives."""
+    """Commit windows in order while the next one is already being planned and inspected."""
     in_flight: deque[Window] = deque()
     exhausted = False
     while True:
@@ -313,18 +314,50 @@ def _inspected_windows(
         if not in_flight:
             return
         window = in_flight.popleft()
-        last_window = exhausted and not in_flight
-        tasks, window.tasks = deque(window.tasks), []  # a taken task's bytes go with the writer
-        verdicts = iter(collect([task.handle for task in tasks]))
-        while tasks:
-            task = tasks.popleft()
-            if last_window and not tasks:
-                # the run's last row group holds only its last task's images: little is left
-                # to write once the workers are done
-                committer.flush()
-            committer.take(window, task, next(verdicts))
+        inspections.take_window(window, last=exhausted and not in_flight)
         committer.commit(window)
         yield window
+
+
+@dataclass(frozen=True)
+class _InspectTask:
+    window: Window
+    handle: Any  # what `IngestWorkers.inspect` returned
+    batch: ImageBatch  # the images' bytes, kept for the Parquet write
+    indices: list[int]  # their decisions' positions in the window
+
+
+class _Inspections:
+    """Image tasks submitted and not yet taken, oldest first, and at most `limit` bytes of
+    them: submitting more takes the oldest one's verdicts first. So the bytes an ingest holds
+    do not grow with its commit windows, which may be large (few snapshots)."""
+
+    def __init__(self, workers: IngestWorkers, committer: _WindowCommitter, limit: int) -> None:
+        self.workers, self.committer, self.limit = workers, committer, limit
+        self.queue: deque[_InspectTask] = deque()
+        self.bytes = 0
+
+    def submit(self, window: Window, batch: ImageBatch, indices: list[int]) -> None:
+        while self.queue and self.bytes + batch.contents.nbytes > self.limit:
+            self._take_oldest()
+        self.queue.append(_InspectTask(window, self.workers.inspect(batch), batch, indices))
+        self.bytes += batch.contents.nbytes
+
+    def take_window(self, window: Window, last: bool) -> None:
+        """Take the verdicts of `window`'s tasks still out (the oldest ones). For the `last`
+        window, the images taken so far start on their way to disk before the final task's:
+        its images alone make the run's last row group, so little is left to write once the
+        workers are done."""
+        while self.queue and self.queue[0].window is window:
+            if last and len(self.queue) == 1:
+                self.committer.flush(window)
+            self._take_oldest()
+
+    def _take_oldest(self) -> None:
+        task = self.queue.popleft()
+        self.bytes -= task.batch.contents.nbytes
+        (verdicts,) = self.workers.collect([task.handle])
+        self.committer.take(task.window, task.batch, task.indices, verdicts)
 
 
 def _all_outcomes(counts: Mapping[str, int]) -> dict[str, int]:
@@ -520,7 +553,8 @@ class _WindowCommitter:
     ) -> None:
         self.catalog, self.request, self.run, self.fork = catalog, request, run, fork
         self.policy_tag, self.state, self.counts = policy_tag, state, counts
-        self.workers, self.commit_bytes = workers, commit_bytes
+        self.workers = workers
+        self.video_bytes = min(commit_bytes, _VIDEO_FRAME_BYTES)  # frames held in memory
         self.frame_provenance = frame_provenance
         self.frames_stored = 0
         self.checkpoint = dict(run.checkpoint)
@@ -530,18 +564,20 @@ class _WindowCommitter:
         self.decoded = 0
         self.resolved: dict[str, Decision] = {}
         self.held = _HeldVideos()
-        self.taking: _Taking | None = None
+        self.taking: dict[int, _Taking] = {}  # by id() of windows being taken, oldest first
 
-    def take(self, window: Window, task: InspectTask, verdicts: list[Inspection]) -> None:
+    def take(
+        self, window: Window, batch: ImageBatch, indices: list[int], verdicts: list[Inspection]
+    ) -> None:
         """Record the verdicts of one finished inspection task; accepted images go on their
         way into the window's data file at once (an image's verdict needs no other file's)."""
         taking = self._taking(window)
-        array = task.batch.content_array()
+        array = batch.content_array()
         accepted: list[dict[str, Any]] = []
-        for position, (index, verdict) in enumerate(zip(task.indices, verdicts, strict=True)):
+        for position, (index, verdict) in enumerate(zip(indices, verdicts, strict=True)):
             decision = window.decisions[index]
             content = rows.ContentRef(array, position)
-            size = task.batch.sizes[position]
+            size = batch.sizes[position]
             row = self._inspected(decision, verdict, content, size, taking.at)
             (accepted if decision.outcome == ADDED else taking.quarantined).append(row)
         if accepted:
@@ -550,22 +586,24 @@ class _WindowCommitter:
                 taking.assets = DataFileWriter(table, ROW_GROUP_TARGET_BYTES)
             taking.assets.write(rows.to_table(accepted, rows.ARROW[ASSETS]))
 
-    def flush(self) -> None:
-        """Start writing the taken images now, however few (a row group of their own)."""
-        if self.taking is not None and self.taking.assets is not None:
-            self.taking.assets.flush()
+    def flush(self, window: Window) -> None:
+        """Start writing the window's taken images now, however few (a row group)."""
+        taking = self.taking.get(id(window))
+        if taking is not None and taking.assets is not None:
+            taking.assets.flush()
 
     def commit(self, window: Window) -> None:
         """Commit a window whose every task was taken: its data file, quarantine and ledger."""
         if window.video_task is not None:
             self._commit_video(window)
             return
-        taking = self._taking(window)
+        taking = self.taking.pop(id(window), None) or _Taking(window, datetime.now(UTC))
         try:
             self.commit_held()
             assets = taking.assets.finish() if taking.assets is not None else None
         finally:
-            self.discard_unfinished()
+            if taking.assets is not None:
+                taking.assets.discard()  # nothing once finished
         sources = []
         for decision in window.decisions:
             if decision.action is Action.FOLLOW:
@@ -589,16 +627,17 @@ class _WindowCommitter:
         self._append(SOURCES, sources, properties)
 
     def discard_unfinished(self) -> None:
-        """Drop the window being taken; delete its data file unless finished (committed next)."""
-        taking, self.taking = self.taking, None
-        if taking is not None and taking.assets is not None:
-            taking.assets.discard()
+        """Delete the data files of windows that will not be committed (the run failed)."""
+        takings, self.taking = self.taking, {}
+        for taking in takings.values():
+            if taking.assets is not None:
+                taking.assets.discard()
 
     def _taking(self, window: Window) -> _Taking:
-        if self.taking is None or self.taking.window is not window:
-            assert self.taking is None, "a window is committed before the next one is taken"
-            self.taking = _Taking(window, datetime.now(UTC))
-        return self.taking
+        taking = self.taking.get(id(window))
+        if taking is None:
+            taking = self.taking[id(window)] = _Taking(window, datetime.now(UTC))
+        return taking
 
     def _properties(self) -> dict[str, str]:
         return {
@@ -614,7 +653,7 @@ class _WindowCommitter:
         """Take a video's frames as they stream in; keep them only if the verdict says so.
 
         A video's frames and rows are held with those of the videos before it and committed
-        together once `commit_bytes` of frames (or `_HELD_VIDEOS` videos) are held, so many
+        together once `video_bytes` of frames (or `_HELD_VIDEOS` videos) are held, so many
         short clips do not cost a commit each. A video too big to hold is appended as it
         streams, after what is held (its own start on the work branch), and rewound off the
         work branch if refused.
@@ -646,7 +685,7 @@ class _WindowCommitter:
                 unsaved.append(self._frame_row(frame, content, size, uri, at))
                 unsaved_bytes += size
                 kept_bytes += size
-            if self.held.frame_bytes + unsaved_bytes >= self.commit_bytes:
+            if self.held.frame_bytes + unsaved_bytes >= self.video_bytes:
                 if start is None:
                     self.commit_held()
                     start = self.checkpoint[ASSETS]
@@ -694,7 +733,7 @@ class _WindowCommitter:
         self.counts[decision.outcome or SKIPPED] += 1
         held.rows[SOURCES].append(rows.source_row(decision, self.run.ingest_id, at))
         held.videos += 1
-        full = held.frame_bytes >= self.commit_bytes or held.videos >= _HELD_VIDEOS
+        full = held.frame_bytes >= self.video_bytes or held.videos >= _HELD_VIDEOS
         if start is not None or full:  # a streamed video's rows go with its frames
             self.commit_held()
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,6 +80,15 @@ def _state(home: Path, dataset: str) -> dict:
     }
 
 
+def _difference(expected: dict, got: dict) -> str:
+    """What a resumed run's state has too few and too many of, per table."""
+    lines = []
+    for name in expected:
+        want, have = Counter(expected[name]), Counter(got[name])
+        lines.append(f"{name}: missing {sorted(want - have)[:5]}, extra {sorted(have - want)[:5]}")
+    return "\n".join(lines)
+
+
 def _kill_when(proc: subprocess.Popen, ready: Callable[[], bool]) -> bool:
     """Wait until `ready()` or the ingest ends; `kill -9` its process group if still running.
     Returns whether it was killed."""
@@ -98,7 +108,8 @@ def _rerun_resumes(drop: Path, home: Path, env: dict[str, str], reference: dict)
     done = subprocess.run(_ingest_cmd(drop, "ds"), env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert '"resumed": true' in done.stdout
-    assert _state(home, "ds") == reference
+    got = _state(home, "ds")
+    assert got == reference, _difference(reference, got)
 
 
 def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(tmp_path, ray_cluster):

@@ -89,6 +89,20 @@ def test_unchanged_files_are_not_read_again_and_every_change_is_seen(lake: Lakeh
     assert lake.ingest([aged_drop], "ds", rehash=True).files_hashed == 7
 
 
+def test_files_known_by_stamp_but_not_stored_here_are_read_for_their_workers(
+    lake: Lakehouse, aged_drop
+):
+    """Digests are remembered per host and path, not per dataset: the same tree into a
+    second dataset is known by stamp, yet its bytes must be read to be inspected and stored."""
+    lake.ingest([aged_drop], "a")
+    other = lake.ingest([aged_drop], "b")
+    assert other.counts["added"] == 5 and other.counts["quarantined"] == 1
+    assert other.files_hashed == 6  # the images, again; notes.txt is still known as not media
+    assets = lake.sql("SELECT asset_id, content FROM assets", "b").to_dicts()
+    assert len(assets) == 5
+    assert all(hashlib.sha256(a["content"]).hexdigest() == a["asset_id"] for a in assets)
+
+
 def test_files_changed_just_before_the_ingest_are_hashed_every_time(lake: Lakehouse, tmp_path):
     root = tmp_path / "fresh"
     root.mkdir()

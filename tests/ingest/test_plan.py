@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import pyarrow.parquet as pq
 
 from lakehouse import Lakehouse, Settings
-from lakehouse.ingest import plan
+from lakehouse.ingest import plan, run
+from lakehouse.ingest.inspect_task import ImageBatch, inspect_images
 from lakehouse.ingest.walk import FileEntry, walk
+from lakehouse.ingest.workers import IngestWorkers
 from lakehouse.samples import make_jpeg
 from lakehouse.samples_video import write_mp4
 
@@ -71,3 +74,58 @@ def test_the_last_row_group_holds_only_the_last_task(tmp_path, ray_cluster):
     parquet = pq.ParquetFile(data_file.file_path.removeprefix("file://"))
     sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
     assert sizes == [8, 2]  # tasks of 4, 4 and 2 images; 10 JPEGs are far below 32 MB
+
+
+def test_image_bytes_in_flight_stay_bounded_across_windows(tmp_path, monkeypatch, ray_cluster):
+    """Submitting beyond the in-flight limit first takes the oldest task's verdicts, even
+    one of a window still being committed: the bytes held do not grow with the windows."""
+    lake = Lakehouse(Settings.embedded(tmp_path / "home"))
+    policy = lake.policy()
+    root = tmp_path / "drop"
+    root.mkdir()
+    images = {f"{i:02}.jpg": make_jpeg(i, (320, 240)) for i in range(24)}
+    for name, data in images.items():
+        (root / name).write_bytes(data)
+    limit = 200_000  # about two tasks of four of these ~21 KB images
+    monkeypatch.setattr(run, "_IMAGE_BYTES_IN_FLIGHT", limit)
+    outstanding: dict[int, int] = {}  # handle -> bytes
+    most = [0]
+    handles = itertools.count()
+
+    def inspect(batch: ImageBatch) -> int:
+        handle = next(handles)
+        outstanding[handle] = batch.contents.nbytes
+        most[0] = max(most[0], sum(outstanding.values()))
+        verdicts[handle] = inspect_images(batch, policy.image)
+        return handle
+
+    def collect(taken: list[int]) -> list:
+        for handle in taken:
+            del outstanding[handle]
+        return [verdicts.pop(h) for h in taken]
+
+    verdicts: dict[int, list] = {}
+    workers = IngestWorkers(inspect, collect, _no_video, _no_video, files_per_task=4)
+    report = run.run_ingest(
+        lake.catalog,
+        lake.control,
+        policy,
+        run.IngestRequest("ds", (str(root),)),
+        workers,
+        commit_bytes=limit * 2,  # windows of about 16 images
+    )
+    assert report.counts["added"] == 24
+    assert limit / 2 < most[0] <= limit
+    assert lake.sql("SELECT count(*) FROM sources", "ds").item() == 24
+    stored = dict(lake.sql("SELECT asset_id, content FROM assets", "ds").rows())
+    assert stored == {hashlib.sha256(d).hexdigest(): d for d in images.values()}
+    batches = {
+        s.summary["lakehouse.batch"]
+        for s in lake.catalog.load_table("ds.assets").snapshots()
+        if s.summary and "lakehouse.batch" in s.summary.additional_properties
+    }
+    assert len(batches) >= 2  # it did span several windows
+
+
+def _no_video(path: str) -> None:
+    raise AssertionError(f"no video expected, got {path}")
