@@ -4,8 +4,9 @@ The driver reads and hashes files (cheap: sha256 runs at GB/s) and sorts them in
 only the first copy of image bytes never seen before goes to a worker to be decoded, and it
 goes as the bytes the driver read and hashed (`inspect_task.ImageBatch`), so what is judged
 and stored is exactly what was hashed. A file unchanged since it was last hashed (same stat
-stamp, `lakehouse.ingest.digests`) is not even read again, so a re-ingest of an unchanged
-tree costs a `stat` per file, and never a decode. Videos are hashed as a stream (never read
+stamp, `lakehouse.ingest.digests`) is not even read again, unless a worker must see it (the
+digest is known from another dataset), so a re-ingest of an unchanged tree costs a `stat`
+per file, and never a decode. Videos are hashed as a stream (never read
 whole) and each new one gets a window of its own: its frames are committed in batches while
 it is being decoded.
 """

@@ -7,13 +7,16 @@ to the last checkpoint (discarding a half-written window) and carries on; files 
 checkpointed ledger are not looked at again. Nothing is visible on the target ref until the
 final publish, which is atomic.
 
+Image bytes travel with their inspection tasks (at most `_IMAGE_BYTES_IN_FLIGHT` out at
+once); accepted images stream into the window's Parquet data file as verdicts come back, so
+a window's commit adds a written file's metadata.
+
 Finished videos are held and committed together (their frames, then their `quarantine`,
 `videos` and `sources` rows) once `_VIDEO_FRAME_BYTES` of frames (or `commit_bytes`, if
 smaller) are held, before an image window, and at the end: a short clip costs no commit of
-its own. A video too big to hold is appended
-as it streams and its rows follow at once; when the verdict refuses it, the work branch of
-`assets` is rewound to where it started. Held rows are never checkpointed, so a crash loses
-nothing that the re-run does not redo.
+its own. A video too big to hold is appended as it streams and its rows follow at once; when
+the verdict refuses it, the work branch of `assets` is rewound to where it started. Held rows
+are never checkpointed, so a crash loses nothing that the re-run does not redo.
 """
 
 from __future__ import annotations
