@@ -102,9 +102,11 @@ def _init_snapshot(catalog: Catalog, table: Table) -> Table:
     return catalog.load_table(table.name())
 
 
-def load_tables(catalog: Catalog, dataset: str) -> dict[str, Table]:
+def load_tables(
+    catalog: Catalog, dataset: str, names: tuple[str, ...] = TABLES
+) -> dict[str, Table]:
     try:
-        return {name: catalog.load_table(f"{dataset}.{name}") for name in TABLES}
+        return {name: catalog.load_table(f"{dataset}.{name}") for name in names}
     except (NoSuchTableError, NoSuchNamespaceError):
         raise DatasetNotFound(dataset) from None
 

@@ -219,7 +219,7 @@ def run_ingest(
     )
     inspections = _Inspections(workers, committer, _IMAGE_BYTES_IN_FLIGHT)
     windows = plan_windows(
-        (e for e in walk(roots) if e.source_uri not in done_uris),
+        (e for e in walk(roots) if not done_uris or e.source_uri not in done_uris),
         state,
         commit_bytes,
         workers,
@@ -447,7 +447,7 @@ def _load_state(
     catalog: Catalog, dataset: str, run: IngestRun, policy_digest: str
 ) -> tuple[RunState, set[str], Counter[str], Counter[str]]:
     """Ids stored at the checkpoint, and what this run already recorded (when resuming)."""
-    tables = iceberg.load_tables(catalog, dataset)
+    tables = iceberg.load_tables(catalog, dataset, (ASSETS, QUARANTINE, SOURCES, VIDEOS))
     checkpoint = run.checkpoint
     stored = DigestSet(
         batch.column(0)

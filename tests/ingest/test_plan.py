@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -18,6 +19,17 @@ from lakehouse.samples_video import write_mp4
 
 def _entries(sizes: list[int]) -> list[FileEntry]:
     return [FileEntry("/r", f"{i}.jpg", size) for i, size in enumerate(sizes)]
+
+
+def test_source_uris_are_what_pathlib_makes_of_awkward_names(tmp_path):
+    names = ["plain.jpg", "with space.jpg", "per%cent#hash?.jpg", "ünïcödé.jpg", "日本.png"]
+    (tmp_path / "sub dir").mkdir()
+    for name in names:
+        (tmp_path / "sub dir" / name).write_bytes(b"x")
+    entries = list(walk([tmp_path]))
+    assert len(entries) == len(names)
+    for entry in entries:
+        assert entry.source_uri == Path(entry.path).as_uri()
 
 
 def test_probe_chunks_start_small_and_double_up_to_the_limit():
