@@ -199,11 +199,11 @@ def _probe(entry: FileEntry) -> _Probe:
     try:
         with open_regular(entry.path) as fd:
             if (entry.size or 0) < _WHOLE_READ_MAX:
-                data: bytes | None = read_to_end(fd, entry.size or 0)
-                assert data is not None
-                fmt = sniff(data[:64])
+                whole = read_to_end(fd, entry.size or 0)
+                fmt = sniff(whole[:64])
                 video = is_video(fmt, name)
-                digest = hashlib.sha256(data).hexdigest()
+                digest = hashlib.sha256(whole).hexdigest()
+                data: bytes | None = whole
             else:
                 data, fmt, video, digest = _read_large(fd, name)
             after = FileStamp.of(os.fstat(fd))
